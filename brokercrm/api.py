@@ -1,0 +1,36 @@
+"""The REST API (django-ninja): OpenAPI docs at ``/api/docs``; session or bearer-token auth;
+the same selectors, services and data scope as the pages; every list is paginated."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import NinjaAPI
+from ninja.security import HttpBearer, SessionAuth
+
+from brokercrm.org.services import api_token_authenticate
+
+
+class TokenAuth(HttpBearer):
+    """``Authorization: Bearer bcrm_…`` — a token issued by ``brokercrm token create``."""
+
+    def authenticate(self, request: HttpRequest, token: str):
+        user = api_token_authenticate(token=token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(
+    title="brokercrm API",
+    version="1",
+    description="Customer relationship management for securities brokerages. "
+    "Every endpoint applies the caller's data scope.",
+    auth=[SessionAuth(), TokenAuth()],
+    urls_namespace="api",
+)
+
+from brokercrm.customers.api import router as customers_router  # noqa: E402
+from brokercrm.org.api import router as org_router  # noqa: E402
+
+api.add_router("/customers", customers_router)
+api.add_router("/org", org_router)

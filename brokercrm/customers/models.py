@@ -1,0 +1,84 @@
+"""Customer master and the history of who served each customer."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from brokercrm.customers.choices import CustomerStatus, CustomerType, IdType
+from brokercrm.org.models import Employee, OrgNode
+from brokercrm.org.scope import ScopedManager
+
+
+class Customer(models.Model):
+    """A person, institution or product served by the brokerage (DOMAIN.md glossary: customer).
+
+    ``customer_no`` is unique company-wide. Rows are read only through ``Customer.objects.for_user``
+    (data scope, fail-closed); the data center fills and updates the master from counter data.
+    """
+
+    customer_no = models.CharField(_("customer number"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100, db_index=True)
+    customer_type = models.CharField(_("type"), max_length=16, choices=CustomerType.choices)
+    status = models.CharField(_("status"), max_length=16, choices=CustomerStatus.choices, default=CustomerStatus.NORMAL)
+    branch = models.ForeignKey(
+        OrgNode, on_delete=models.PROTECT, related_name="customers", verbose_name=_("branch")
+    )
+    account_manager = models.ForeignKey(
+        Employee,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="customers",
+        verbose_name=_("account manager"),
+    )
+    id_type = models.CharField(_("ID type"), max_length=20, choices=IdType.choices, blank=True)
+    id_number = models.CharField(_("ID number"), max_length=40, blank=True)
+    mobile = models.CharField(_("mobile"), max_length=20, blank=True, db_index=True)
+    open_date = models.DateField(_("open date"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager()
+
+    class Meta:
+        ordering = ["customer_no"]
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        indexes = [models.Index(fields=["branch", "status"]), models.Index(fields=["account_manager", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.customer_no} {self.name}"
+
+
+class CustomerAssignment(models.Model):
+    """One period during which an account manager served a customer.
+
+    The current period has ``ended_at`` null; ``customers.services.customer_assign`` closes it
+    and opens the next in one transaction, so the history of who served whom when is complete.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="assignments")
+    account_manager = models.ForeignKey(Employee, on_delete=models.PROTECT, related_name="assignments")
+    started_at = models.DateTimeField(_("from"))
+    ended_at = models.DateTimeField(_("until"), null=True, blank=True)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    objects = ScopedManager(customer_path="customer")
+
+    class Meta:
+        ordering = ["customer", "-started_at", "-id"]
+        verbose_name = _("customer assignment")
+        verbose_name_plural = _("customer assignments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"], condition=models.Q(ended_at__isnull=True), name="one_current_assignment"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} → {self.account_manager_id} from {self.started_at:%Y-%m-%d}"

@@ -1,0 +1,48 @@
+"""Choices of the organisation app (DESIGN.md, "Who uses it")."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class NodeKind(models.TextChoices):
+    """Levels of the organisation tree: HQ ⊃ region ⊃ branch ⊃ team."""
+
+    HQ = "hq", _("Head office")
+    REGION = "region", _("Region")
+    BRANCH = "branch", _("Branch")
+    TEAM = "team", _("Team")
+
+
+#: which kind of node may sit under which
+NODE_PARENT_KIND = {
+    NodeKind.HQ: None,
+    NodeKind.REGION: NodeKind.HQ,
+    NodeKind.BRANCH: NodeKind.REGION,
+    NodeKind.TEAM: NodeKind.BRANCH,
+}
+
+
+class Role(models.TextChoices):
+    """An employee's role; what it allows is declared in ``org.policy``."""
+
+    HQ_ADMIN = "hq_admin", _("HQ admin")
+    BRANCH_MANAGER = "branch_manager", _("Branch manager")
+    TEAM_LEAD = "team_lead", _("Team lead")
+    ACCOUNT_MANAGER = "account_manager", _("Account manager")
+    RESEARCHER = "researcher", _("Researcher")
+    COMPLIANCE = "compliance", _("Compliance")
+
+
+class AuditAction(models.TextChoices):
+    """What an audit entry records."""
+
+    LOGIN = "login", _("Logged in")
+    LOGIN_FAILED = "login_failed", _("Login failed")
+    LOGOUT = "logout", _("Logged out")
+    CUSTOMER_LIST = "customer_list", _("Viewed a customer list")
+    CUSTOMER_VIEW = "customer_view", _("Viewed a customer")
+    CUSTOMER_EXPORT = "customer_export", _("Exported customers")
+    CUSTOMER_ASSIGN = "customer_assign", _("Reassigned a customer")
+    AUDIT_SEARCH = "audit_search", _("Searched the audit log")
+    TOKEN_CREATE = "token_create", _("Created an API token")
+    USER_CREATE = "user_create", _("Created a user")
