@@ -71,7 +71,7 @@ def customer_create(
     )
     if account_manager is not None:
         CustomerAssignment.objects.create(
-            customer=customer, account_manager=account_manager, started_at=timezone.now(), reason="initial"
+            customer=customer, account_manager=account_manager, started_at=timezone.now()
         )
     return customer
 
