@@ -1,0 +1,701 @@
+"""The edge of the indicator pipeline: read the warehouse, compute day by day, publish atomically.
+
+``pipeline.py`` holds the rules as Ibis expressions; this module chooses the engine once
+(:func:`connect`), feeds those expressions one trading day after another with the previous
+day's state and that day's flows, and writes the results as Parquet snapshots.
+
+Snapshot layout, under ``data_dir/warehouse/snapshots``::
+
+    CURRENT                      name of the published version (switched by an atomic rename)
+    versions/<version>/
+        manifest.json            computed days, their input fingerprints, each counter's initial day
+        account_indicators/trade_date=YYYY-MM-DD/part-0.parquet
+        customer_indicators/...  positions/...  reconciliation/...  dq_warnings/...
+        accounts/...  closes/... (state carried to the next day: cash, account master, closes)
+
+A run builds a new version in a staging folder (hard links for the days it keeps, new files for
+the days it computes) and publishes it by replacing ``CURRENT``; a run that dies leaves the last
+published version untouched. Only the previous day's state and the new day's flows are read per
+day (and 19 earlier days of customer totals for avg_assets_20d), so a day costs the same however
+long the history.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import Callable, Iterator, Mapping
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from brokercrm.datacenter import pipeline as pl
+from brokercrm.datacenter import warehouse
+from brokercrm.datacenter.dictionaries import STANDARD_TABLES
+from brokercrm.datacenter.schema import table_schema
+
+ENGINES = ("duckdb", "spark")
+
+#: Snapshot tables and their schemas, in the order a day writes them.
+SNAPSHOT_TABLES: Mapping[str, ibis.Schema] = {
+    "closes": pl.CLOSES_SCHEMA,
+    "accounts": pl.ACCOUNTS_SCHEMA,
+    "positions": pl.POSITIONS_SCHEMA,
+    "account_indicators": pl.ACCOUNT_INDICATORS_SCHEMA,
+    "customer_indicators": pl.CUSTOMER_INDICATORS_SCHEMA,
+    "reconciliation": pl.RECONCILIATION_SCHEMA,
+    "dq_warnings": pl.DQ_WARNINGS_SCHEMA,
+}
+#: Row order of each snapshot file, so that a re-run writes the same bytes.
+SORT_KEYS: Mapping[str, tuple[str, ...]] = {
+    "closes": ("exchange", "security_code"),
+    "accounts": ("fund_account",),
+    "positions": ("fund_account", "exchange", "security_code"),
+    "account_indicators": ("fund_account",),
+    "customer_indicators": ("customer_no",),
+    "reconciliation": ("kind", "fund_account", "exchange", "security_code"),
+    "dq_warnings": ("kind", "counter", "fund_account", "exchange", "security_code"),
+}
+MANIFEST = "manifest.json"
+CURRENT = "CURRENT"
+#: What avg_assets_20d needs of earlier days (COUNTERS.md, "Per customer").
+_HISTORY_COLUMNS = ("customer_no", "trade_date", "total_assets")
+
+ERR_ENGINE = "unknown engine {engine!r}: choose one of duckdb, spark"
+ERR_LOCKED = "another pipeline run holds {path}"
+ERR_NO_STATE = (
+    "the state of {day} is not in the published snapshot: run with date_from on or before it"
+)
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    """What :func:`pipeline_run` did."""
+
+    #: Days computed by this run, in order (empty when everything was up to date).
+    computed: tuple[date, ...]
+    #: Ingested days not computed because a counter has not delivered them (or an earlier day) yet.
+    pending: tuple[date, ...]
+    #: The published snapshot version (unchanged when nothing was computed; None when none exists).
+    version: str | None
+    #: Reconciliation breaks and data-quality warnings written for the computed days.
+    breaks: int = 0
+    warnings: int = 0
+    seconds: float = 0.0
+    #: Rows per snapshot table written by this run.
+    rows: Mapping[str, int] = field(default_factory=dict)
+
+
+# --- engine ---------------------------------------------------------------------------------------
+
+
+def connect(engine: str = "duckdb") -> ibis.BaseBackend:
+    """The Ibis backend for ``engine`` (DESIGN.md: DuckDB embedded by default, Spark at scale).
+
+    Spark runs locally (``local[*]``) with ``spark.sql.decimalOperations.allowPrecisionLoss``
+    off: a decimal result then keeps its scale (as on DuckDB) instead of dropping digits past 38,
+    which is what keeps the two engines' money identical.
+    """
+    if engine == "duckdb":
+        return ibis.duckdb.connect()
+    if engine == "spark":
+        import sys
+
+        from pyspark.sql import SparkSession
+
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        session = (
+            SparkSession.builder.master("local[*]")
+            .appName("brokercrm-pipeline")
+            .config("spark.driver.host", "127.0.0.1")
+            .config("spark.driver.bindAddress", "127.0.0.1")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="brokercrm-spark-"))
+            .config("spark.sql.decimalOperations.allowPrecisionLoss", "false")
+            .config("spark.sql.session.timeZone", "UTC")
+            .getOrCreate()
+        )
+        # A session that already existed keeps its settings: this one must hold regardless.
+        session.conf.set("spark.sql.decimalOperations.allowPrecisionLoss", "false")
+        return ibis.pyspark.connect(session)
+    raise ValueError(ERR_ENGINE.format(engine=engine))
+
+
+# --- warehouse layout -----------------------------------------------------------------------------
+
+
+def _warehouse(data_dir: Path) -> Path:
+    return Path(data_dir) / "warehouse"
+
+
+def snapshots_dir(data_dir: Path) -> Path:
+    """``data_dir/warehouse/snapshots``."""
+    return _warehouse(data_dir) / "snapshots"
+
+
+def current_version(data_dir: Path) -> Path | None:
+    """The folder of the published snapshot version, or None before the first run."""
+    pointer = snapshots_dir(data_dir) / CURRENT
+    if not pointer.exists():
+        return None
+    name = pointer.read_text(encoding="utf-8").strip()
+    folder = snapshots_dir(data_dir) / "versions" / name
+    return folder if folder.is_dir() else None
+
+
+def _partition(version: Path, table: str, day: date) -> Path:
+    return version / table / f"trade_date={day.isoformat()}" / "part-0.parquet"
+
+
+def read_snapshot(*, data_dir: Path, table: str, day: date) -> pa.Table | None:
+    """One day of a published snapshot table, or None when that day is not computed."""
+    version = current_version(data_dir)
+    if version is None:
+        return None
+    path = _partition(version, table, day)
+    if not path.exists():
+        return None
+    return pq.ParquetFile(path).read()
+
+
+def computed_days(*, data_dir: Path) -> list[date]:
+    """Days in the published snapshot, in order."""
+    version = current_version(data_dir)
+    if version is None:
+        return []
+    return sorted(date.fromisoformat(d) for d in _read_manifest(version)["days"])
+
+
+def _fingerprint(entries: list[tuple[str, Mapping]]) -> str:
+    """A day's input identity: each counter's registry entry for it, less the time of ingest (a
+    re-delivery with the same content needs no recomputation; one with new content does)."""
+    digest = hashlib.sha256()
+    for counter, entry in sorted(entries, key=lambda item: item[0]):
+        kept = {k: v for k, v in entry.items() if k != "ingested_at"}
+        digest.update(json.dumps([counter, kept], sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def _read_flow(data_dir: Path, table: str, day: date) -> pa.Table:
+    return warehouse.read_flows(data_dir, table, start=day, end=day)
+
+
+# --- manifest and publication ---------------------------------------------------------------------
+
+
+def _read_manifest(version: Path | None) -> dict:
+    if version is None or not (version / MANIFEST).exists():
+        return {"days": {}, "initial_days": {}}
+    return json.loads((version / MANIFEST).read_text(encoding="utf-8"))
+
+
+@contextlib.contextmanager
+def _lock(data_dir: Path) -> Iterator[None]:
+    import fcntl
+
+    root = snapshots_dir(data_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / ".lock"
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise RuntimeError(ERR_LOCKED.format(path=path)) from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _publish(data_dir: Path, staging: Path) -> str:
+    """Rename the staging folder into ``versions/`` and switch ``CURRENT`` to it atomically."""
+    versions = snapshots_dir(data_dir) / "versions"
+    taken = [int(p.name[1:]) for p in versions.iterdir() if re.fullmatch(r"v\d+", p.name)]
+    name = f"v{max(taken, default=0) + 1:06d}"
+    os.replace(staging, versions / name)
+    _fsync_dir(versions)
+    pointer = snapshots_dir(data_dir) / CURRENT
+    tmp = pointer.with_name(f".{CURRENT}.{uuid.uuid4().hex}")
+    tmp.write_text(name + "\n", encoding="utf-8")
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, pointer)
+    _fsync_dir(pointer.parent)
+    return name
+
+
+def _clean(data_dir: Path, keep: set[str]) -> None:
+    """Remove staging leftovers of killed runs and versions older than ``keep``.
+
+    The version just replaced is kept one run longer: a reader that resolved ``CURRENT`` a
+    moment before the switch can still open its files.
+    """
+    versions = snapshots_dir(data_dir) / "versions"
+    if not versions.is_dir():
+        return
+    for path in versions.iterdir():
+        if path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)
+    for path in snapshots_dir(data_dir).glob(f".{CURRENT}.*"):
+        path.unlink(missing_ok=True)
+
+
+# --- the day loop ---------------------------------------------------------------------------------
+
+
+def _write(table: pa.Table, path: Path, schema: ibis.Schema) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = table.select(list(schema.names)).cast(schema.to_pyarrow()).replace_schema_metadata(None)
+    # Fixed writer settings: the same rows give the same bytes on a re-run.
+    pq.write_table(table, path, compression="zstd", use_dictionary=True, write_statistics=True)
+
+
+def _previous(calendar: list[date], day: date) -> date | None:
+    position = calendar.index(day)
+    return calendar[position - 1] if position > 0 else None
+
+
+def _memtable(arrow: pa.Table) -> ir.Table:
+    return ibis.memtable(arrow)
+
+
+class _Tables:
+    """Hands Arrow tables to the backend.
+
+    DuckDB reads them in place (``ibis.memtable``). Spark gets them through Parquet files: Ibis
+    registers a Spark memtable through pandas, which fails on null decimals and would ship every
+    row through the driver once more.
+    """
+
+    def __init__(self, con: ibis.BaseBackend, folder: Path | None) -> None:
+        self.con = con
+        self.folder = folder
+        self.count = 0
+
+    def __call__(self, arrow: pa.Table) -> ir.Table:
+        if self.folder is None:
+            return _memtable(arrow)
+        self.count += 1
+        path = self.folder / f"table-{self.count}.parquet"
+        pq.write_table(arrow, path)
+        return self.con.read_parquet(str(path))
+
+
+def _state(version: Path | None, table: str, day: date | None) -> pa.Table | None:
+    if version is None or day is None:
+        return None
+    path = _partition(version, table, day)
+    return pq.ParquetFile(path).read() if path.exists() else None
+
+
+def _plan(
+    *,
+    ready: list[date],
+    fingerprints: Mapping[date, str],
+    initial_days: Mapping[str, date],
+    manifest: dict,
+    date_from: date | None,
+    date_to: date | None,
+) -> tuple[list[date], list[date]]:
+    """(days kept from the published version, days to compute), both in order."""
+    done = {date.fromisoformat(d): v for d, v in manifest["days"].items()}
+    stale = None
+    for d in ready:
+        entry = done.get(d)
+        if entry is None or entry["fingerprint"] != fingerprints[d]:
+            stale = d
+            break
+    published_initial = {c: date.fromisoformat(v) for c, v in manifest["initial_days"].items()}
+    for counter, first in initial_days.items():
+        if published_initial.get(counter) not in (None, first):
+            stale = min(first, published_initial[counter], stale or first)
+    # A published day that is no longer ready (its counter re-delivered nothing) is stale too.
+    for d in sorted(done):
+        if d not in fingerprints:
+            stale = min(d, stale or d)
+            break
+    start = stale
+    if date_from is not None:
+        start = min(x for x in (start, date_from) if x is not None)
+    if start is None:
+        return [d for d in ready if d in done], []
+    keep = [d for d in ready if d < start and d in done]
+    # State carries forward: everything published after the start is recomputed as well.
+    last_done = max((d for d in done if d >= start), default=None)
+    todo = [
+        d
+        for d in ready
+        if d >= start
+        and ((date_to is None or d <= date_to) or (last_done is not None and d <= last_done))
+    ]
+    return keep, todo
+
+
+def pipeline_run(
+    *,
+    data_dir: Path,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    engine: str = "duckdb",
+    progress: Callable[[int, int, date], None] | None = None,
+) -> PipelineResult:
+    """Compute the base indicators of every ingested trading day not yet computed, and publish them.
+
+    Days are computed in order, each from the previous day's state (holdings with their average
+    cost, cash and frozen balances, the account master, the latest closes) and its own flows
+    (COUNTERS.md, "Base indicators" to "Per customer"). A day is ready when every counter that
+    had started by then has delivered it. A day whose flows changed since it was computed (a
+    re-delivery), or the range ``date_from``–``date_to``, is recomputed together with every
+    later computed day, since state carries forward.
+
+    The new snapshot version is written to a staging folder and published atomically; the
+    version it replaces stays readable until the next run removes it.
+
+    Parameters
+    ----------
+    data_dir
+        The data directory; flows are read from ``data_dir/warehouse/flows``.
+    date_from, date_to
+        Recompute from ``date_from`` (and every later computed day); compute no new day after
+        ``date_to``.
+    engine
+        ``duckdb`` (default) or ``spark``.
+    progress
+        Called after each day as ``progress(done, total, day)``.
+    """
+    started = time.monotonic()
+    data_dir = Path(data_dir)
+    if engine not in ENGINES:
+        raise ValueError(ERR_ENGINE.format(engine=engine))
+    with _lock(data_dir):
+        registries = {c: warehouse.registry(data_dir, c) for c in warehouse.ingested_days(data_dir)}
+        days_of = {c: set(entries) for c, entries in registries.items() if entries}
+        initial_days = {c: min(days) for c, days in days_of.items()}
+        calendar = sorted({d for days in days_of.values() for d in days})
+        ready: list[date] = []
+        for d in calendar:
+            # A day is ready once every counter that had started by then has delivered it.
+            if all(d in days_of[c] for c, first in initial_days.items() if first <= d):
+                ready.append(d)
+            else:
+                break
+        pending = tuple(d for d in calendar if d not in ready)
+        fingerprints = {
+            d: _fingerprint([(c, registries[c][d]) for c in days_of if d in days_of[c]])
+            for d in ready
+        }
+        published = current_version(data_dir)
+        manifest = _read_manifest(published)
+        keep, todo = _plan(
+            ready=ready,
+            fingerprints=fingerprints,
+            initial_days=initial_days,
+            manifest=manifest,
+            date_from=date_from,
+            date_to=date_to,
+        )
+        if not todo:
+            _clean(data_dir, {published.name} if published else set())
+            return PipelineResult(
+                computed=(),
+                pending=pending,
+                version=published.name if published else None,
+                seconds=time.monotonic() - started,
+            )
+
+        # The engine starts only when there is work (a Spark session takes seconds and a JVM).
+        con = connect(engine)
+        versions = snapshots_dir(data_dir) / "versions"
+        versions.mkdir(parents=True, exist_ok=True)
+        staging = versions / f".staging-{uuid.uuid4().hex}"
+        staging.mkdir()
+        try:
+            for d in keep:
+                for table in SNAPSHOT_TABLES:
+                    src = _partition(published, table, d)
+                    if src.exists():
+                        _link_or_copy(src, _partition(staging, table, d))
+            totals = {table: 0 for table in SNAPSHOT_TABLES}
+            customer_history: dict[date, pa.Table] = {}
+            # The state carried from one day to the next stays in memory during a run; only the
+            # first day reads it back from the published version.
+            first_previous = _previous(calendar, todo[0])
+            if first_previous is not None and first_previous not in keep:
+                raise RuntimeError(ERR_NO_STATE.format(day=first_previous))
+            carry = {
+                t: _state(staging, t, first_previous) for t in ("closes", "accounts", "positions")
+            }
+            for index, day in enumerate(todo):
+                position = calendar.index(day)
+                previous_day = _previous(calendar, day)
+                window = calendar[max(0, position - pl.AVG_ASSETS_DAYS + 1) : position + 1]
+                for w in window[:-1]:
+                    if w not in customer_history:
+                        old = _state(staging, "customer_indicators", w)
+                        if old is not None:
+                            customer_history[w] = old.select(list(_HISTORY_COLUMNS))
+                for w in list(customer_history):
+                    if w not in window:
+                        del customer_history[w]
+                written = compute_day(
+                    con=con,
+                    day=day,
+                    previous_day=previous_day,
+                    window=window,
+                    opening_counters=sorted(c for c, first in initial_days.items() if first == day),
+                    flows={table: _read_flow(data_dir, table, day) for table in STANDARD_TABLES},
+                    closes=carry["closes"],
+                    accounts=carry["accounts"],
+                    positions=carry["positions"],
+                    customer_history=[
+                        customer_history[w] for w in window[:-1] if w in customer_history
+                    ],
+                )
+                for table, arrow in written.items():
+                    _write(arrow, _partition(staging, table, day), SNAPSHOT_TABLES[table])
+                customer_history[day] = written["customer_indicators"].select(
+                    list(_HISTORY_COLUMNS)
+                )
+                for table, arrow in written.items():
+                    totals[table] += arrow.num_rows
+                carry = {t: written[t] for t in carry}
+                if progress is not None:
+                    progress(index + 1, len(todo), day)
+            new_manifest = {
+                "days": {
+                    d.isoformat(): {"fingerprint": fingerprints[d]} for d in sorted([*keep, *todo])
+                },
+                "initial_days": {c: d.isoformat() for c, d in sorted(initial_days.items())},
+            }
+            (staging / MANIFEST).write_text(
+                json.dumps(new_manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+            )
+            name = _publish(data_dir, staging)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _clean(data_dir, {name, published.name} if published else {name})
+    return PipelineResult(
+        computed=tuple(todo),
+        pending=pending,
+        version=name,
+        breaks=totals["reconciliation"],
+        warnings=totals["dq_warnings"],
+        seconds=time.monotonic() - started,
+        rows=totals,
+    )
+
+
+def compute_day(
+    *,
+    con: ibis.BaseBackend,
+    day: date,
+    previous_day: date | None,
+    window: list[date],
+    opening_counters: list[str],
+    flows: Mapping[str, pa.Table],
+    closes: pa.Table | None,
+    accounts: pa.Table | None,
+    positions: pa.Table | None,
+    customer_history: list[pa.Table],
+) -> dict[str, pa.Table]:
+    """Compute one trading day from the previous day's state and the day's flows, without I/O.
+
+    Parameters
+    ----------
+    con
+        The backend (:func:`connect`).
+    day, previous_day
+        d and the trading day before it (None on the calendar's first day).
+    window
+        The last 20 trading days ending d (COUNTERS.md, avg_assets_20d).
+    opening_counters
+        Counters whose initial day is d (their positions file gives Q and H = Q × cost_price).
+    flows
+        The day's standard flow tables by name (``schema.table_schema``); a missing one is empty.
+    closes, accounts, positions
+        The previous day's ``closes``, ``accounts`` and ``positions`` (None on a first day).
+    customer_history
+        ``customer_indicators`` of earlier days of the window (at least ``customer_no,
+        trade_date, total_assets``).
+
+    Returns
+    -------
+    Every snapshot table of d (``SNAPSHOT_TABLES``) as Arrow, rows in ``SORT_KEYS`` order.
+    """
+    arguments = dict(
+        day=day,
+        previous_day=previous_day,
+        window=window,
+        opening_counters=opening_counters,
+        flows=flows,
+        closes=closes,
+        accounts=accounts,
+        positions=positions,
+        customer_history=customer_history,
+    )
+    if con.name == "duckdb":
+        return _compute_day(con=con, tables=_Tables(con, None), **arguments)
+    with tempfile.TemporaryDirectory(prefix="brokercrm-day-") as folder:
+        return _compute_day(con=con, tables=_Tables(con, Path(folder)), **arguments)
+
+
+def _compute_day(
+    *,
+    con: ibis.BaseBackend,
+    tables: _Tables,
+    day: date,
+    previous_day: date | None,
+    window: list[date],
+    opening_counters: list[str],
+    flows: Mapping[str, pa.Table],
+    closes: pa.Table | None,
+    accounts: pa.Table | None,
+    positions: pa.Table | None,
+    customer_history: list[pa.Table],
+) -> dict[str, pa.Table]:
+    _memtable = tables  # every table enters the backend by the engine's own path
+
+    def run(
+        expr: ir.Table, schema: ibis.Schema, order: tuple[str, ...] = ()
+    ) -> tuple[pa.Table, ir.Table]:
+        # Each result is executed once and re-enters the next expressions as an in-memory table.
+        if order:
+            expr = expr.order_by(list(order))
+        arrow = con.to_pyarrow(expr).cast(schema.to_pyarrow())
+        return arrow, _memtable(arrow)
+
+    flow = {
+        table: _memtable(flows[table] if table in flows else table_schema(table).empty_table())
+        for table in STANDARD_TABLES
+    }
+    written: dict[str, pa.Table] = {}
+
+    written["closes"], closes_t = run(
+        pl.close_prices(
+            quotes=flow["quotes"],
+            securities=flow["securities"],
+            day=day,
+            previous=_memtable(closes) if closes is not None else None,
+        ),
+        pl.CLOSES_SCHEMA,
+        SORT_KEYS["closes"],
+    )
+    written["accounts"], accounts_t = run(
+        pl.accounts_step(
+            previous=_memtable(accounts) if accounts is not None else None,
+            fund_accounts=flow["fund_accounts"],
+            cash_flows=flow["cash_flows"],
+            freezes=flow["freezes"],
+            day=day,
+        ),
+        pl.ACCOUNTS_SCHEMA,
+        SORT_KEYS["accounts"],
+    )
+    previous_positions = _memtable(
+        positions if positions is not None else pl.POSITIONS_SCHEMA.to_pyarrow().empty_table()
+    )
+    opening = (
+        pl.opening_positions(positions=flow["positions"], counters=opening_counters, day=day)
+        if opening_counters
+        else None
+    )
+    step = pl.position_step(
+        previous=previous_positions,
+        trades=flow["trades"],
+        transfers=flow["security_transfers"],
+        closes=closes_t,
+        day=day,
+        opening=opening,
+        opening_counters=opening_counters,
+    )
+    # The step feeds three results: materialize it once rather than once per result.
+    _, detail = run(step.detail, pl.STEP_DETAIL_SCHEMA)
+    step = replace(step, detail=detail)
+    written["positions"], positions_t = run(
+        step.positions, pl.POSITIONS_SCHEMA, SORT_KEYS["positions"]
+    )
+    written["account_indicators"], account_t = run(
+        pl.account_indicators(
+            accounts=accounts_t,
+            trades=flow["trades"],
+            transfers=flow["security_transfers"],
+            positions=flow["positions"],
+            margin_debts=flow["margin_debts"],
+            closes=closes_t,
+            realized=step.realized,
+            day=day,
+            previous_day=previous_day,
+        ),
+        pl.ACCOUNT_INDICATORS_SCHEMA,
+        SORT_KEYS["account_indicators"],
+    )
+    history = [t.select(list(_HISTORY_COLUMNS)) for t in customer_history]
+    history_t = (
+        _memtable(pa.concat_tables([t.cast(history[0].schema) for t in history]))
+        if history
+        else None
+    )
+    written["customer_indicators"], _ = run(
+        pl.customer_indicators(
+            account_indicators=account_t, history=history_t, window=window, day=day
+        ),
+        pl.CUSTOMER_INDICATORS_SCHEMA,
+        SORT_KEYS["customer_indicators"],
+    )
+    written["reconciliation"], _ = run(
+        pl.reconciliation(
+            computed=positions_t,
+            counter_positions=flow["positions"],
+            accounts=accounts_t,
+            oversold=step.oversold,
+            day=day,
+        ),
+        pl.RECONCILIATION_SCHEMA,
+        SORT_KEYS["reconciliation"],
+    )
+    written["dq_warnings"], _ = run(
+        pl.dq_warnings(
+            closes=closes_t,
+            accounts=accounts_t,
+            positions=flow["positions"],
+            transfers=flow["security_transfers"],
+            margin_debts=flow["margin_debts"],
+            trades=flow["trades"],
+            opening_counters=opening_counters,
+            day=day,
+        ),
+        pl.DQ_WARNINGS_SCHEMA,
+        SORT_KEYS["dq_warnings"],
+    )
+    return written

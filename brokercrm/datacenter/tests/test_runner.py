@@ -1,0 +1,150 @@
+"""pipeline_run: which days it computes, how state carries, and atomic publication (DESIGN.md,
+"Warehouse": immutable snapshots published atomically; a crashed run changes nothing)."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from brokercrm.datacenter import runner
+from brokercrm.datacenter.exports import export_reconciliation
+from brokercrm.datacenter.tests.builders import Book
+
+D1, D2, D3 = date(2026, 3, 5), date(2026, 3, 6), date(2026, 3, 9)
+
+
+def _book(*, d2_bank_in: str = "100.00") -> Book:
+    b = Book()
+    b.security("600036")
+    b.account(D1, "A1", "C1").cash(D1, "A1", "1000.00", "1000.00")
+    b.hold(D1, "A1", "600036", 100, cost_price="30.0000")
+    b.account(D1, "K1", "C2").cash(D1, "K1", "500.00", "500.00")
+    b.hold(D1, "K1", "600036", 10, cost_price="30.0000")
+    for d, close in ((D1, "35.00"), (D2, "36.00"), (D3, "37.00")):
+        b.quote(d, "600036", close)
+    after_bank = Decimal("1000.00") + Decimal(d2_bank_in)
+    b.cash(D2, "A1", d2_bank_in, after_bank, kind="bank_in")
+    b.trade(D2, "A1", "600036", "sell", 40, "1440.00")
+    b.cash(D2, "A1", "1440.00", after_bank + Decimal("1440.00"), kind="trade_settle")
+    b.hold(D2, "A1", "600036", 60).hold(D3, "A1", "600036", 60)
+    # K1: the counter says 12 where the flows say 10 (a position break), and a cash jump.
+    b.hold(D2, "K1", "600036", 12).hold(D3, "K1", "600036", 12)
+    b.cash(D3, "K1", "50.00", "600.00", kind="bank_in")
+    return b
+
+
+def _files(data_dir: Path) -> dict[str, bytes]:
+    version = runner.current_version(data_dir)
+    return {
+        p.relative_to(version).as_posix(): p.read_bytes()
+        for p in sorted(version.rglob("*.parquet"))
+    }
+
+
+def test_a_run_computes_every_ready_day_then_nothing(tmp_path):
+    _book().publish(tmp_path)
+    seen = []
+    first = runner.pipeline_run(data_dir=tmp_path, progress=lambda done, total, day: seen.append((done, total, day)))
+    assert first.computed == (D1, D2, D3)
+    assert first.version == "v000001"
+    assert seen == [(1, 3, D1), (2, 3, D2), (3, 3, D3)]
+    again = runner.pipeline_run(data_dir=tmp_path)
+    assert (again.computed, again.version) == ((), "v000001")
+    assert runner.computed_days(data_dir=tmp_path) == [D1, D2, D3]
+
+
+def test_recomputing_gives_the_same_bytes(tmp_path):
+    _book().publish(tmp_path)
+    runner.pipeline_run(data_dir=tmp_path)
+    before = _files(tmp_path)
+    result = runner.pipeline_run(data_dir=tmp_path, date_from=D1)
+    assert result.computed == (D1, D2, D3)
+    assert result.version == "v000002"
+    assert _files(tmp_path) == before
+    # The superseded version stays one run longer for readers that resolved it just before.
+    assert sorted(p.name for p in (runner.snapshots_dir(tmp_path) / "versions").iterdir()) == ["v000001", "v000002"]
+    runner.pipeline_run(data_dir=tmp_path, date_from=D3)
+    assert sorted(p.name for p in (runner.snapshots_dir(tmp_path) / "versions").iterdir()) == ["v000002", "v000003"]
+
+
+def test_a_range_recomputes_it_and_every_later_day(tmp_path):
+    _book().publish(tmp_path)
+    runner.pipeline_run(data_dir=tmp_path)
+    result = runner.pipeline_run(data_dir=tmp_path, date_from=D2, date_to=D2)
+    assert result.computed == (D2, D3)  # D3 carries D2's state, so it is recomputed too
+
+
+def test_date_to_stops_new_days(tmp_path):
+    _book().publish(tmp_path)
+    assert runner.pipeline_run(data_dir=tmp_path, date_to=D2).computed == (D1, D2)
+    assert runner.pipeline_run(data_dir=tmp_path).computed == (D3,)
+
+
+def test_a_redelivered_day_is_recomputed_with_every_later_day(tmp_path):
+    _book().publish(tmp_path)
+    runner.pipeline_run(data_dir=tmp_path)
+    kept = (runner.current_version(tmp_path) / "account_indicators" / "trade_date=2026-03-05" / "part-0.parquet").stat()
+    # The counter re-delivers D2 with a different bank transfer.
+    _book(d2_bank_in="300.00").publish(tmp_path, days=[D2], tag="redelivered")
+    result = runner.pipeline_run(data_dir=tmp_path)
+    assert result.computed == (D2, D3)
+    a1 = {r["fund_account"]: r for r in runner.read_snapshot(data_dir=tmp_path, table="account_indicators", day=D3).to_pylist()}
+    assert a1["A1"]["cash_balance"] == 2740  # 1000 + 300 + 1440, carried to D3
+    # The untouched day is the same file, linked into the new version.
+    now = (runner.current_version(tmp_path) / "account_indicators" / "trade_date=2026-03-05" / "part-0.parquet").stat()
+    assert now.st_ino == kept.st_ino
+
+
+def test_a_failed_run_leaves_the_last_published_state(tmp_path, monkeypatch):
+    book = _book()
+    book.publish(tmp_path, days=[D1, D2])
+    runner.pipeline_run(data_dir=tmp_path)
+    before = _files(tmp_path)
+    book.publish(tmp_path, days=[D3])
+    real = runner.compute_day
+
+    def dies_on_d3(**kwargs):
+        if kwargs["day"] == D3:
+            raise KeyboardInterrupt("killed")
+        return real(**kwargs)
+
+    monkeypatch.setattr(runner, "compute_day", dies_on_d3)
+    with pytest.raises(KeyboardInterrupt):
+        runner.pipeline_run(data_dir=tmp_path, date_from=D1)
+    assert runner.current_version(tmp_path).name == "v000001"
+    assert _files(tmp_path) == before
+    assert runner.read_snapshot(data_dir=tmp_path, table="customer_indicators", day=D3) is None
+    # A run killed hard leaves its staging folder behind: the next run ignores and removes it.
+    (runner.snapshots_dir(tmp_path) / "versions" / ".staging-leftover" / "x").mkdir(parents=True)
+    monkeypatch.setattr(runner, "compute_day", real)
+    assert runner.pipeline_run(data_dir=tmp_path).computed == (D3,)
+    assert sorted(p.name for p in (runner.snapshots_dir(tmp_path) / "versions").iterdir()) == ["v000001", "v000002"]
+
+
+def test_a_day_waits_until_every_started_counter_delivered_it(tmp_path):
+    book = _book()
+    book.account(D1, "P1", "C3", counter="apex").cash(D1, "P1", "10.00", "10.00", counter="apex")
+    book.cash(D2, "P1", "5.00", "15.00", counter="apex", kind="bank_in")
+    book.publish(tmp_path)  # apex has nothing on D3: it has not delivered that day yet
+    result = runner.pipeline_run(data_dir=tmp_path)
+    assert result.computed == (D1, D2)
+    assert result.pending == (D3,)
+
+
+def test_export_reconciliation_lists_every_break(tmp_path):
+    _book().publish(tmp_path)
+    runner.pipeline_run(data_dir=tmp_path)
+    out = tmp_path / "recon.csv"
+    assert export_reconciliation(data_dir=tmp_path, day=D2, out=out) == 1
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
+    assert rows == [
+        {"trade_date": "2026-03-06", "kind": "position", "counter": "hundsun", "fund_account": "K1",
+         "exchange": "SH", "security_code": "600036", "expected": "10", "found": "12"}
+    ]
+    assert export_reconciliation(data_dir=tmp_path, day=D3, out=out) == 2
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
+    assert [(r["kind"], r["expected"], r["found"]) for r in rows] == [("cash", "550.00", "600.00"), ("position", "10", "12")]
