@@ -9,17 +9,23 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 app = typer.Typer(help="brokercrm — customer relationship management for securities brokerages.", no_args_is_help=True)
 org_app = typer.Typer(help="The organisation tree.", no_args_is_help=True)
 token_app = typer.Typer(help="REST API tokens.", no_args_is_help=True)
+pipeline_app = typer.Typer(help="The data center's indicator pipeline.", no_args_is_help=True)
+export_app = typer.Typer(help="Exports for users, auditors and checks.", no_args_is_help=True)
 app.add_typer(org_app, name="org")
 app.add_typer(token_app, name="token")
+app.add_typer(pipeline_app, name="pipeline")
+app.add_typer(export_app, name="export")
 console = Console()
 
 
@@ -191,18 +197,201 @@ def token_create(
 
 
 @app.command()
-def demo(customers: int = typer.Option(300, help="demo customers to create on a fresh database")) -> None:
-    """Load the demo organisation, logins and customers (safe to re-run)."""
+def demo(
+    customers: int = typer.Option(10_000, help="customers of the simulated brokerage (first run only)"),
+    days: int = typer.Option(63, help="trading days to simulate (first run only)"),
+    seed: int = typer.Option(2026, help="simulation seed"),
+) -> None:
+    """Load the demo brokerage: simulated counter data through ingest, pipeline and publish, an
+    organisation around its branches and one login per role (safe to re-run)."""
     setup()
-    from brokercrm.demo import DEMO_PASSWORD, DEMO_USERS, demo_load
+    from brokercrm.demo import DEMO_PASSWORD, FEATURED, demo_load
 
-    summary = demo_load(customers=customers)
-    state = "loaded" if summary.created else "already loaded"
-    console.print(f"[green]demo {state}[/green]: {summary.nodes} nodes, {summary.users} logins, {summary.customers} customers")
-    table = Table("login", "password", "role", "who", title="demo logins")
-    for username, display, role, _node in DEMO_USERS:
-        table.add_row(username, DEMO_PASSWORD, role, display)
+    with console.status("demo") as status:
+        summary = demo_load(
+            customers=customers,
+            days=days,
+            seed=seed,
+            data_dir=_data_dir(),
+            step=lambda message: (status.update(message), console.print(f"· {message}")),
+        )
+    console.print(
+        f"[green]demo ready[/green]: {summary.customers} customers in {summary.branches} branches, "
+        f"{summary.logins} logins ({summary.days} trading days computed now)"
+    )
+    table = Table("login", "password", "role", "sees", title="demo logins")
+    for username, role, sees in FEATURED:
+        table.add_row(username, DEMO_PASSWORD, role, sees)
     console.print(table)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[note]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _data_dir():
+    from brokercrm.config import get_config
+
+    return get_config().data_dir
+
+
+@app.command()
+def simulate(
+    out: Path = typer.Option(..., help="an empty folder for the counter exports"),
+    customers: int = typer.Option(10_000, help="customers on the initial day"),
+    days: int = typer.Option(60, help="trading days"),
+    seed: int = typer.Option(1, help="random seed: the same seed writes the same bytes"),
+    start: Optional[str] = typer.Option(None, help="first calendar day, YYYY-MM-DD"),
+    faults: bool = typer.Option(False, help="add realistic damage (bad rows, a missing column, a missing file)"),
+) -> None:
+    """Write a synthetic brokerage as end-of-day exports of a Hundsun-style and an Apex-style counter."""
+    from datetime import date
+
+    from brokercrm.simulate import simulate as run
+
+    with _progress() as bar:
+        task = bar.add_task("simulate", total=days, note="")
+        summary = run(
+            out=out,
+            customers=customers,
+            days=days,
+            seed=seed,
+            start=date.fromisoformat(start) if start else None,
+            faults=faults,
+            progress=lambda done, total, day: bar.update(task, completed=done, total=total, note=str(day)),
+        )
+    console.print(
+        f"[green]wrote[/green] {out}: {len(summary.trading_days)} trading days, "
+        f"{summary.customers} customers, {summary.seconds:.1f} s"
+    )
+
+
+@app.command()
+def ingest(
+    path: Path = typer.Argument(..., help="a counter's root folder (day folders YYYYMMDD) or one day folder"),
+    counter: str = typer.Option(..., help="counter style: hundsun or apex"),
+    as_json: bool = typer.Option(False, "--json", help="print the per-file counts as JSON"),
+) -> None:
+    """Read the days of a counter export not ingested yet (and re-delivered ones); exit 2 when a day was refused."""
+    setup(migrate=False)
+    from brokercrm.datacenter.ingest import IngestError
+    from brokercrm.datacenter.ingest import ingest as run
+
+    try:
+        if as_json:
+            result = run(counter, path, data_dir=_data_dir())
+        else:
+            with _progress() as bar:
+                task = bar.add_task(f"ingest {counter}", total=None, note="")
+
+                def step(p) -> None:
+                    bar.update(task, completed=p.done, total=p.total, note=f"{p.trade_date or ''} {p.status or ''}")
+
+                result = run(counter, path, data_dir=_data_dir(), progress=step)
+    except IngestError as exc:
+        _fail(str(exc))
+    if as_json:
+        print(result.to_json())
+    else:
+        table = Table("day", "status", "file", "read", "loaded", "quarantined", title=f"ingest {counter}")
+        for day in result.days:
+            if day.message:
+                table.add_row(str(day.trade_date or day.folder), f"[red]{day.status}[/red]", day.message, "", "", "")
+            for f in day.files:
+                table.add_row(str(day.trade_date), day.status, f.file, str(f.read), str(f.loaded), str(f.quarantined))
+        console.print(table)
+    raise typer.Exit(code=0 if result.ok else 2)
+
+
+@pipeline_app.command("run")
+def pipeline_run(
+    date_from: Optional[str] = typer.Option(None, "--from", help="recompute from this day (YYYY-MM-DD)"),
+    date_to: Optional[str] = typer.Option(None, "--to", help="compute up to this day (YYYY-MM-DD)"),
+    publish: bool = typer.Option(True, help="publish the results to the database for pages"),
+) -> None:
+    """Compute positions, base indicators, reconciliation and data-quality warnings for the ingested
+    days not computed yet (BROKERCRM_ENGINE: duckdb or spark), then publish what pages need."""
+    setup()
+    from datetime import date, timedelta
+
+    from brokercrm.config import get_config
+    from brokercrm.datacenter.runner import pipeline_run as run
+    from brokercrm.datacenter.services import datacenter_publish
+
+    start = date.fromisoformat(date_from) if date_from else None
+    with _progress() as bar:
+        task = bar.add_task(f"pipeline ({get_config().engine})", total=None, note="")
+        result = run(
+            data_dir=_data_dir(),
+            date_from=start,
+            date_to=date.fromisoformat(date_to) if date_to else None,
+            engine=get_config().engine,
+            progress=lambda done, total, day: bar.update(task, completed=done, total=total, note=str(day)),
+        )
+        if publish:
+            steps = bar.add_task("publish", total=None, note="")
+            summary = datacenter_publish(
+                data_dir=_data_dir(),
+                since=(start - timedelta(days=1)) if start else None,
+                progress=lambda what, done, total: bar.update(steps, completed=done, total=total, note=what),
+            )
+    console.print(
+        f"[green]computed[/green] {len(result.computed)} days in {result.seconds:.1f} s: "
+        f"{result.breaks} reconciliation breaks, {result.warnings} data-quality warnings"
+        + (f"; waiting for counters: {', '.join(map(str, result.pending))}" if result.pending else "")
+    )
+    if publish:
+        console.print(f"[green]published[/green] up to {summary.latest_day}: {summary.counts}")
+
+
+def _export_day(day: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(day)
+    except ValueError:
+        _fail(f"--date must be YYYY-MM-DD, not {day!r}")
+
+
+@export_app.command("indicators")
+def export_indicators(
+    day: str = typer.Option(..., "--date", help="trading day, YYYY-MM-DD"),
+    out: Path = typer.Option(..., help="CSV file to write"),
+) -> None:
+    """One row per customer with a CNY account: the base indicators of the day (COUNTERS.md contract)."""
+    from brokercrm.datacenter.exports import export_indicators as run
+
+    rows = run(data_dir=_data_dir(), day=_export_day(day), out=out)
+    console.print(f"[green]wrote[/green] {rows} rows to {out}")
+
+
+@export_app.command("quarantine")
+def export_quarantine(out: Path = typer.Option(..., help="CSV file to write")) -> None:
+    """Every quarantined row: counter, trade_date, file, line, field, reason."""
+    from brokercrm.datacenter.exports import export_quarantine as run
+
+    rows = run(_data_dir(), out)
+    console.print(f"[green]wrote[/green] {rows} rows to {out}")
+
+
+@export_app.command("reconciliation")
+def export_reconciliation(
+    day: str = typer.Option(..., "--date", help="trading day, YYYY-MM-DD"),
+    out: Path = typer.Option(..., help="CSV file to write"),
+) -> None:
+    """The reconciliation breaks of a day (account, security, expected, found)."""
+    from brokercrm.datacenter.exports import export_reconciliation as run
+
+    rows = run(data_dir=_data_dir(), day=_export_day(day), out=out)
+    console.print(f"[green]wrote[/green] {rows} rows to {out}")
 
 
 def main() -> None:

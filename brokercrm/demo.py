@@ -1,123 +1,162 @@
-"""The demo brokerage: an organisation, one login per role and a few hundred customers.
+"""The demo brokerage: simulated counter data run through the whole data center, an
+organisation built around its branches, one login per role, and customers given to account
+managers.
 
-Loaded by ``brokercrm demo`` (and ``make demo``); idempotent — a second run finds what exists
-and changes nothing. Customers here are a stand-in until counter data is ingested: they carry
-plausible names, valid ID numbers and mobiles so that masking and search behave as in production.
+``brokercrm demo`` (and ``make demo``) runs it; it is idempotent — a second run finds the
+exports, the ingested days, the computed snapshot and the logins in place and does nothing.
 """
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from pathlib import Path
+from typing import Callable
 
 from django.db import transaction
+from django.utils import timezone
 
-from brokercrm.customers.models import Customer
-from brokercrm.customers.services import customer_create
+from brokercrm.customers.models import Customer, CustomerAssignment
 from brokercrm.org.choices import NodeKind, Role
 from brokercrm.org.models import Employee, OrgNode
 from brokercrm.org.services import employee_create, org_node_ensure
 
 #: the password of every demo login (a demo is not a deployment: change or drop these users)
 DEMO_PASSWORD = "brokercrm-demo-2026"
+TEAMS_PER_BRANCH = 2
+MANAGERS_PER_TEAM = 2
 
-#: (code, name, kind, parent code)
-DEMO_NODES = (
-    ("HQ", "总部", NodeKind.HQ, None),
-    ("R-EAST", "华东区", NodeKind.REGION, "HQ"),
-    ("R-SOUTH", "华南区", NodeKind.REGION, "HQ"),
-    ("0101", "上海浦东营业部", NodeKind.BRANCH, "R-EAST"),
-    ("0102", "上海徐汇营业部", NodeKind.BRANCH, "R-EAST"),
-    ("0201", "深圳福田营业部", NodeKind.BRANCH, "R-SOUTH"),
-    ("0101-T1", "浦东财富一组", NodeKind.TEAM, "0101"),
-    ("0101-T2", "浦东财富二组", NodeKind.TEAM, "0101"),
-    ("0102-T1", "徐汇财富一组", NodeKind.TEAM, "0102"),
-    ("0201-T1", "福田财富一组", NodeKind.TEAM, "0201"),
+#: the logins printed for people trying the demo: (username, role, what they see)
+FEATURED = (
+    ("admin", Role.HQ_ADMIN, "总部管理员：全部客户、系统配置、数据中心"),
+    ("compliance", Role.COMPLIANCE, "合规：全部客户（含完整证件号）、审计日志"),
+    ("researcher", Role.RESEARCHER, "研究员：不查看客户资料"),
+    ("bm_0101", Role.BRANCH_MANAGER, "0101 营业部负责人：本营业部客户"),
+    ("tl_0101_1", Role.TEAM_LEAD, "0101 一组组长：本组客户"),
+    ("am_0101_1_1", Role.ACCOUNT_MANAGER, "0101 一组客户经理：自己的客户"),
+    ("am_0101_1_2", Role.ACCOUNT_MANAGER, "0101 一组客户经理：自己的客户"),
 )
 
-#: (username, display name, role, node code)
-DEMO_USERS = (
-    ("admin", "总部管理员", Role.HQ_ADMIN, "HQ"),
-    ("compliance", "合规专员 周敏", Role.COMPLIANCE, "HQ"),
-    ("researcher", "研究员 陈思", Role.RESEARCHER, "HQ"),
-    ("bm_pudong", "浦东营业部负责人 王强", Role.BRANCH_MANAGER, "0101"),
-    ("bm_futian", "福田营业部负责人 林洁", Role.BRANCH_MANAGER, "0201"),
-    ("tl_pudong1", "浦东一组组长 赵磊", Role.TEAM_LEAD, "0101-T1"),
-    ("am_zhang", "客户经理 张伟", Role.ACCOUNT_MANAGER, "0101-T1"),
-    ("am_li", "客户经理 李娜", Role.ACCOUNT_MANAGER, "0101-T1"),
-    ("am_wang", "客户经理 王芳", Role.ACCOUNT_MANAGER, "0101-T2"),
-    ("am_liu", "客户经理 刘洋", Role.ACCOUNT_MANAGER, "0102-T1"),
-    ("am_chen", "客户经理 陈静", Role.ACCOUNT_MANAGER, "0201-T1"),
-)
-
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华慧巧美霞平刚桂英建华文辉晨阳雪梅海燕宁欣怡子轩浩然"
-REGIONS = ("310115", "310104", "440304", "110101", "320106", "330106")
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_CHECK = "10X98765432"
-
-
-def id_check_digit(first17: str) -> str:
-    """The GB 11643-1999 check character of an 18-digit resident ID number."""
-    return ID_CHECK[sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS)) % 11]
+Step = Callable[[str], None]
 
 
 @dataclass(frozen=True)
 class DemoSummary:
-    nodes: int
-    users: int
     customers: int
-    created: bool
+    branches: int
+    logins: int
+    days: int
+
+
+def _region_names() -> list[str]:
+    from brokercrm.simulate.people import REGIONS
+
+    return list(REGIONS)
 
 
 @transaction.atomic
-def demo_load(*, customers: int = 300, seed: int = 2026) -> DemoSummary:
-    """Create the demo organisation, logins and customers, unless they already exist."""
-    nodes: dict[str, OrgNode] = {}
-    for code, name, kind, parent in DEMO_NODES:
-        nodes[code] = org_node_ensure(code=code, name=name, kind=kind, parent=nodes.get(parent) if parent else None)
-    managers: dict[str, list[Employee]] = {}
-    for username, display, role, node in DEMO_USERS:
-        employee = Employee.objects.filter(user__username=username).first() or employee_create(
-            username=username, password=DEMO_PASSWORD, role=role, node=nodes[node], display_name=display
+def demo_organisation(*, branch_codes: list[str]) -> dict[str, OrgNode]:
+    """HQ → a region per simulated region → the branches of the counter data → teams."""
+    names = _region_names()
+    hq = org_node_ensure(code="HQ", name="总部", kind=NodeKind.HQ, parent=None)
+    branches: dict[str, OrgNode] = {}
+    for code in sorted(branch_codes):
+        index = int(code[:2])
+        region_name = names[index - 1] if 0 < index <= len(names) else code[:2]
+        region = org_node_ensure(code=f"R{code[:2]}", name=f"{region_name}区域", kind=NodeKind.REGION, parent=hq)
+        branch = org_node_ensure(code=code, name=f"{region_name}第{int(code[2:])}营业部", kind=NodeKind.BRANCH, parent=region)
+        branches[code] = branch
+        for t in range(1, TEAMS_PER_BRANCH + 1):
+            org_node_ensure(code=f"{code}-T{t}", name=f"{branch.name}财富{t}组", kind=NodeKind.TEAM, parent=branch)
+    return branches
+
+
+def _ensure_user(username: str, role: str, node: OrgNode, display: str) -> Employee:
+    existing = Employee.objects.filter(user__username=username).first()
+    return existing or employee_create(
+        username=username, password=DEMO_PASSWORD, role=role, node=node, display_name=display, check_password=False
+    )
+
+
+@transaction.atomic
+def demo_people(*, branches: dict[str, OrgNode]) -> int:
+    """One login per role at head office, and per branch a manager, team leads and account managers."""
+    hq = OrgNode.objects.get(code="HQ")
+    _ensure_user("admin", Role.HQ_ADMIN, hq, "总部管理员")
+    _ensure_user("compliance", Role.COMPLIANCE, hq, "合规专员")
+    _ensure_user("researcher", Role.RESEARCHER, hq, "研究员")
+    count = 3
+    for code, branch in branches.items():
+        _ensure_user(f"bm_{code}", Role.BRANCH_MANAGER, branch, f"{branch.name}负责人")
+        count += 1
+        for t in range(1, TEAMS_PER_BRANCH + 1):
+            team = OrgNode.objects.get(code=f"{code}-T{t}")
+            _ensure_user(f"tl_{code}_{t}", Role.TEAM_LEAD, team, f"{team.name}组长")
+            count += 1
+            for m in range(1, MANAGERS_PER_TEAM + 1):
+                _ensure_user(f"am_{code}_{t}_{m}", Role.ACCOUNT_MANAGER, team, f"{team.name}客户经理{m}")
+                count += 1
+    return count
+
+
+@transaction.atomic
+def demo_assign(*, share_unassigned: float = 0.03) -> int:
+    """Give each branch's unassigned customers to its account managers in turn, leaving a few
+    unassigned (branch managers see and assign those). Opens each customer's first period."""
+    now = timezone.now()
+    assigned = 0
+    for branch in OrgNode.objects.filter(kind=NodeKind.BRANCH):
+        managers = list(
+            Employee.objects.filter(role=Role.ACCOUNT_MANAGER, node__path__startswith=branch.path).order_by("user__username")
         )
-        if role == Role.ACCOUNT_MANAGER:
-            branch = nodes[node].parent
-            managers.setdefault(branch.code, []).append(employee)
-    existing = Customer.objects.unscoped().count()
-    if existing:
-        return DemoSummary(nodes=len(nodes), users=len(DEMO_USERS), customers=existing, created=False)
-    rng = random.Random(seed)
-    branches = [nodes[c] for c in ("0101", "0102", "0201")]
-    for i in range(customers):
-        branch = rng.choices(branches, weights=(5, 3, 2))[0]
-        kind = rng.choices(("individual", "institution", "product"), weights=(90, 7, 3))[0]
-        opened = date(2015, 1, 1) + timedelta(days=rng.randrange(0, 4000))
-        if kind == "individual":
-            name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
-            born = date(1950, 1, 1) + timedelta(days=rng.randrange(0, 20000))
-            first17 = f"{rng.choice(REGIONS)}{born:%Y%m%d}{rng.randrange(0, 1000):03d}"
-            id_type, id_number = "id_card", first17 + id_check_digit(first17)
-            mobile = f"1{rng.choice('3456789')}{rng.randrange(0, 10**9):09d}"
-        else:
-            name = rng.choice(("上海", "深圳", "杭州", "北京")) + rng.choice(("鼎盛", "汇丰", "长青", "启明")) + (
-                "投资管理有限公司" if kind == "institution" else "私募证券投资基金"
-            )
-            id_type, id_number = "business_licence", f"91310000{rng.randrange(10**9, 10**10)}"
-            mobile = ""
-        pool = managers.get(branch.code, [])
-        customer_create(
-            customer_no=f"{10000000 + i}",
-            name=name,
-            customer_type=kind,
-            branch=branch,
-            # a few customers per branch wait for an account manager
-            account_manager=rng.choice(pool) if pool and rng.random() > 0.05 else None,
-            status=rng.choices(("normal", "frozen", "lost", "closed"), weights=(92, 3, 2, 3))[0],
-            id_type=id_type,
-            id_number=id_number,
-            mobile=mobile,
-            open_date=opened,
+        if not managers:
+            continue
+        waiting = list(
+            Customer.objects.unscoped().filter(branch=branch, account_manager__isnull=True).order_by("customer_no")
         )
-    return DemoSummary(nodes=len(nodes), users=len(DEMO_USERS), customers=customers, created=True)
+        keep = int(len(waiting) * share_unassigned)
+        chosen = waiting[keep:]
+        for i, customer in enumerate(chosen):
+            customer.account_manager = managers[i % len(managers)]
+        Customer.objects.unscoped().bulk_update(chosen, ["account_manager"], batch_size=2000)
+        CustomerAssignment.objects.unscoped().bulk_create(
+            [CustomerAssignment(customer=c, account_manager=c.account_manager, started_at=now) for c in chosen],
+            batch_size=2000,
+        )
+        assigned += len(chosen)
+    return assigned
+
+
+def demo_load(
+    *, customers: int = 10_000, days: int = 63, seed: int = 2026, data_dir: Path, step: Step | None = None
+) -> DemoSummary:
+    """Simulate (once), ingest both counters, compute and publish, then place people and customers."""
+    from brokercrm.datacenter import warehouse
+    from brokercrm.datacenter.ingest import ingest
+    from brokercrm.datacenter.runner import pipeline_run
+    from brokercrm.datacenter.services import datacenter_publish
+    from brokercrm.simulate import simulate
+
+    say = step or (lambda message: None)
+    exports = data_dir / "demo-exports"
+    if not (exports / "hundsun").is_dir():
+        say(f"simulating {customers} customers over {days} trading days")
+        simulate(out=exports, customers=customers, days=days, seed=seed)
+    for counter in ("hundsun", "apex"):
+        say(f"ingesting the {counter} counter")
+        result = ingest(counter, exports / counter, data_dir=data_dir)
+        if not result.ok:
+            raise RuntimeError(f"the demo's {counter} export was refused: {[d.message for d in result.refused]}")
+    codes = sorted(set(warehouse.read_flows(data_dir, "customers").column("branch_code").to_pylist()))
+    branches = demo_organisation(branch_codes=codes)
+    say("computing the base indicators")
+    computed = pipeline_run(data_dir=data_dir)
+    say("publishing to the database")
+    datacenter_publish(data_dir=data_dir)
+    logins = demo_people(branches=branches)
+    demo_assign()
+    return DemoSummary(
+        customers=Customer.objects.unscoped().count(),
+        branches=len(branches),
+        logins=logins,
+        days=len(computed.computed),
+    )

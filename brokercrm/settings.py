@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "ninja",
     "brokercrm.org",
     "brokercrm.customers",
+    "brokercrm.datacenter",
 ]
 
 MIDDLEWARE = [

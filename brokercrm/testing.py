@@ -197,5 +197,5 @@ def swept_routes() -> set[str]:
         cls = stack.pop()
         stack.extend(cls.__subclasses__())
         for endpoint in cls.endpoints:
-            covered.add(unquote(endpoint.url("{customer_no}")).lstrip("/"))
+            covered.add(unquote(endpoint.url("{customer_no}")).split("?")[0].lstrip("/"))
     return covered

@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("customers/", include("brokercrm.customers.urls")),
     path("org/", include("brokercrm.org.urls")),
+    path("datacenter/", include("brokercrm.datacenter.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),

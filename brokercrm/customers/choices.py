@@ -21,3 +21,43 @@ class IdType(models.TextChoices):
     ID_CARD = "id_card", _("ID card")
     PASSPORT = "passport", _("Passport")
     BUSINESS_LICENCE = "business_licence", _("Business licence")
+
+
+class Gender(models.TextChoices):
+    MALE = "male", _("Male")
+    FEMALE = "female", _("Female")
+
+
+class RiskLevel(models.TextChoices):
+    """Risk tolerance from the questionnaire (DOMAIN.md); C0 is the lowest category within C1."""
+
+    C0 = "C0", _("C1 (lowest category)")
+    C1 = "C1", _("C1 conservative")
+    C2 = "C2", _("C2 cautious")
+    C3 = "C3", _("C3 balanced")
+    C4 = "C4", _("C4 active")
+    C5 = "C5", _("C5 aggressive")
+
+
+class InvestorClass(models.TextChoices):
+    ORDINARY = "ordinary", _("Ordinary investor")
+    PROFESSIONAL_I = "professional_i", _("Professional investor (I)")
+    PROFESSIONAL_II = "professional_ii", _("Professional investor (II)")
+    PROFESSIONAL_III = "professional_iii", _("Professional investor (III)")
+
+
+class InvestHorizon(models.TextChoices):
+    SHORT = "short", _("0–1 years")
+    MEDIUM = "medium", _("1–5 years")
+    LONG = "long", _("5+ years")
+
+
+class AmlLevel(models.TextChoices):
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+
+
+class AccountType(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    CREDIT = "credit", _("Credit (margin)")

@@ -6,7 +6,17 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from brokercrm.customers.choices import CustomerStatus, CustomerType, IdType
+from brokercrm.customers.choices import (
+    AccountType,
+    AmlLevel,
+    CustomerStatus,
+    CustomerType,
+    Gender,
+    IdType,
+    InvestHorizon,
+    InvestorClass,
+    RiskLevel,
+)
 from brokercrm.org.models import Employee, OrgNode
 from brokercrm.org.scope import ScopedManager
 
@@ -37,6 +47,21 @@ class Customer(models.Model):
     id_number = models.CharField(_("ID number"), max_length=40, blank=True)
     mobile = models.CharField(_("mobile"), max_length=20, blank=True, db_index=True)
     open_date = models.DateField(_("open date"), null=True, blank=True)
+    # --- from the counter (COUNTERS.md, customers); filled by the data center's publish ---
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices, blank=True)
+    risk_level = models.CharField(_("risk level"), max_length=4, choices=RiskLevel.choices, blank=True)
+    risk_expiry = models.DateField(_("risk assessment valid until"), null=True, blank=True)
+    investor_class = models.CharField(
+        _("investor class"), max_length=20, choices=InvestorClass.choices, default=InvestorClass.ORDINARY
+    )
+    invest_horizon = models.CharField(_("investment horizon"), max_length=8, choices=InvestHorizon.choices, blank=True)
+    #: standard varieties joined by "," (COUNTERS.md order), e.g. "fixed_income,equity"
+    invest_varieties = models.CharField(_("investment varieties"), max_length=80, blank=True)
+    first_trade_date = models.DateField(_("first trade date"), null=True, blank=True)
+    aml_level = models.CharField(_("AML risk level"), max_length=8, choices=AmlLevel.choices, blank=True)
+    #: the counter system the customer's data comes from (hundsun, apex …); empty when entered by hand
+    counter = models.CharField(_("counter"), max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -82,3 +107,26 @@ class CustomerAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} → {self.account_manager_id} from {self.started_at:%Y-%m-%d}"
+
+
+class FundAccount(models.Model):
+    """A cash account at the broker (DOMAIN.md glossary: fund account); a customer has one or
+    more, normal or credit. Filled from counter data by the data center's publish."""
+
+    fund_account = models.CharField(_("fund account"), max_length=32, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="fund_accounts")
+    account_type = models.CharField(_("account type"), max_length=8, choices=AccountType.choices)
+    currency = models.CharField(_("currency"), max_length=3)
+    open_date = models.DateField(_("open date"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=CustomerStatus.choices)
+    counter = models.CharField(_("counter"), max_length=16)
+
+    objects = ScopedManager(customer_path="customer")
+
+    class Meta:
+        ordering = ["customer", "fund_account"]
+        verbose_name = _("fund account")
+        verbose_name_plural = _("fund accounts")
+
+    def __str__(self) -> str:
+        return self.fund_account

@@ -52,6 +52,10 @@ class CustomerRow:
     mobile: str
     open_date: date | None
     pii_masked: bool
+    risk_level_label: str = ""
+    risk_expiry: date | None = None
+    investor_class_label: str = ""
+    aml_level_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,10 @@ def _row(customer: Customer, *, mask: bool) -> CustomerRow:
         mobile=mask_mobile(customer.mobile) if mask else customer.mobile,
         open_date=customer.open_date,
         pii_masked=mask,
+        risk_level_label=customer.get_risk_level_display() if customer.risk_level else "",
+        risk_expiry=customer.risk_expiry,
+        investor_class_label=customer.get_investor_class_display(),
+        aml_level_label=customer.get_aml_level_display() if customer.aml_level else "",
     )
 
 

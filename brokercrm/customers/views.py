@@ -4,6 +4,7 @@ and export. Thin: parse, call a selector or service, render."""
 from __future__ import annotations
 
 import csv
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,6 +19,15 @@ from brokercrm.customers.choices import CustomerStatus, CustomerType
 from brokercrm.customers.models import Customer
 from brokercrm.customers.selectors import customer_assignment_history, customer_detail, customer_get, customer_page
 from brokercrm.customers.services import customer_assign, customer_export, customer_list_record, customer_view_record
+from brokercrm.datacenter.models import FlowKind
+from brokercrm.datacenter.selectors import (
+    customer_fund_accounts,
+    customer_holdings,
+    customer_indicator_history,
+    customer_margin_debts,
+    customer_recent_flows,
+    indicator_chart,
+)
 from brokercrm.org.policy import Capability
 from brokercrm.org.selectors import account_manager_choices, org_node_list, user_can
 
@@ -71,7 +81,8 @@ def customer_detail_view(request: HttpRequest, customer_no: str) -> HttpResponse
     except Customer.DoesNotExist:
         raise Http404
     customer_view_record(actor=request.user, customer_no=customer_no, request=request)
-    return render(request, "customers/detail.html", _detail_context(request, customer_no, customer))
+    context = _detail_context(request, customer_no, customer) | _counter_data_context(request, customer_no)
+    return render(request, "customers/detail.html", context)
 
 
 def _detail_context(request: HttpRequest, customer_no: str, customer) -> dict:
@@ -86,6 +97,48 @@ def _detail_context(request: HttpRequest, customer_no: str, customer) -> dict:
         "can_assign": can_assign,
         "managers": managers,
     }
+
+
+def _counter_data_context(request: HttpRequest, customer_no: str) -> dict:
+    """Accounts, holdings, debts, indicator history and recent flows published from counter data."""
+    history = customer_indicator_history(actor=request.user, customer_no=customer_no)
+    holdings = list(customer_holdings(actor=request.user, customer_no=customer_no))
+    return {
+        "accounts": customer_fund_accounts(actor=request.user, customer_no=customer_no),
+        "holdings": holdings,
+        "holdings_value": sum((h.market_value for h in holdings), Decimal(0)),
+        "holdings_pnl": sum((h.unrealized_pnl for h in holdings), Decimal(0)),
+        "debts": customer_margin_debts(actor=request.user, customer_no=customer_no),
+        "latest": history[-1] if history else None,
+        "chart": indicator_chart(history) if history else None,
+        "flow_kinds": FlowKind.choices,
+        "flow_kind": FlowKind.TRADE,
+        "flows": customer_recent_flows(actor=request.user, customer_no=customer_no, kind=FlowKind.TRADE),
+    }
+
+
+@login_required
+@require_GET
+def customer_flows_view(request: HttpRequest, customer_no: str) -> HttpResponse:
+    """One tab of the customer's recent flows (HTMX partial)."""
+    try:
+        customer = customer_detail(actor=request.user, customer_no=customer_no)
+    except Customer.DoesNotExist:
+        raise Http404
+    kind = request.GET.get("kind", FlowKind.TRADE)
+    if kind not in FlowKind.values:
+        kind = FlowKind.TRADE
+    customer_view_record(actor=request.user, customer_no=customer_no, request=request, via=f"flows:{kind}")
+    return render(
+        request,
+        "customers/_flows.html",
+        {
+            "customer": customer,
+            "flow_kinds": FlowKind.choices,
+            "flow_kind": kind,
+            "flows": customer_recent_flows(actor=request.user, customer_no=customer_no, kind=kind),
+        },
+    )
 
 
 @login_required

@@ -14,6 +14,7 @@ NAVIGATION = (
     ("customers:list", _("Customers"), Capability.VIEW_CUSTOMERS),
     ("org:tree", _("Organisation"), None),
     ("org:audit", _("Audit log"), Capability.VIEW_AUDIT),
+    ("datacenter:status", _("Data center"), Capability.VIEW_DATACENTER),
 )
 
 

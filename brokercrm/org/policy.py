@@ -19,6 +19,8 @@ class Capability(StrEnum):
     ASSIGN_CUSTOMERS = "assign_customers"
     VIEW_AUDIT = "view_audit"
     MANAGE_ORG = "manage_org"
+    #: the data center's operations page: days ingested, quarantine, reconciliation breaks
+    VIEW_DATACENTER = "view_datacenter"
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
@@ -29,6 +31,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.ASSIGN_CUSTOMERS,
             Capability.VIEW_AUDIT,
             Capability.MANAGE_ORG,
+            Capability.VIEW_DATACENTER,
         }
     ),
     Role.BRANCH_MANAGER: frozenset(
@@ -40,7 +43,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     ),
     # researchers publish events and research; they work on securities, not on customer records
     Role.RESEARCHER: frozenset(),
-    Role.COMPLIANCE: frozenset({Capability.VIEW_CUSTOMERS, Capability.VIEW_PII, Capability.VIEW_AUDIT}),
+    Role.COMPLIANCE: frozenset(
+        {Capability.VIEW_CUSTOMERS, Capability.VIEW_PII, Capability.VIEW_AUDIT, Capability.VIEW_DATACENTER}
+    ),
 }
 
 

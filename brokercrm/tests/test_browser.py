@@ -49,11 +49,21 @@ def browser():
         instance.close()
 
 
+@pytest.fixture(scope="module")
+def demo_warehouse(tmp_path_factory):
+    """A small simulated brokerage, computed once for the module."""
+    from brokercrm.simulate import simulate
+
+    data_dir = tmp_path_factory.mktemp("demo")
+    simulate(out=data_dir / "demo-exports", customers=150, days=3, seed=5)
+    return data_dir
+
+
 @pytest.fixture
-def demo(transactional_db):
+def demo(transactional_db, demo_warehouse):
     from brokercrm.demo import DEMO_PASSWORD, demo_load
 
-    demo_load(customers=80)
+    demo_load(data_dir=demo_warehouse)
     return DEMO_PASSWORD
 
 
@@ -61,7 +71,7 @@ def test_account_manager_sees_only_their_customers_and_switches_language(browser
     from brokercrm.customers.models import Customer
     from brokercrm.org.models import Employee
 
-    zhang = Employee.objects.get(user__username="am_zhang")
+    zhang = Employee.objects.get(user__username="am_0101_1_1")
     mine = set(Customer.objects.unscoped().filter(account_manager=zhang).values_list("customer_no", flat=True))
     assert mine, "the demo gives am_zhang customers"
 
@@ -70,7 +80,7 @@ def test_account_manager_sees_only_their_customers_and_switches_language(browser
     page.goto(f"{live_server.url}/customers/")
     assert "/accounts/login/" in page.url
     assert page.locator("h1").inner_text() == "登录"
-    page.fill("input[name=username]", "am_zhang")
+    page.fill("input[name=username]", "am_0101_1_1")
     page.fill("input[name=password]", demo)
     page.click("button[type=submit].primary")
     page.wait_for_url(f"{live_server.url}/customers/")  # back where the login was asked for

@@ -20,6 +20,7 @@ class TestCustomerEndpoints(CustomerEndpointSweep):
             payload=_assign_to("am_a2"),
             ok_status=302,
         ),
+        Endpoint("page: recent flows", "GET", lambda no: reverse("customers:flows", args=[no]) + "?kind=cash"),
         Endpoint("api: customer", "GET", lambda no: f"/api/customers/{no}", api=True),
         Endpoint("api: assignments", "GET", lambda no: f"/api/customers/{no}/assignments", api=True),
         Endpoint(

@@ -5,7 +5,7 @@ from typer.testing import CliRunner
 
 from brokercrm.cli import app
 from brokercrm.customers.models import Customer
-from brokercrm.org.models import Employee, OrgNode
+from brokercrm.org.models import Employee
 
 runner = CliRunner()
 
@@ -42,20 +42,39 @@ def test_createuser_prompts_for_the_password(cli, monkeypatch):
     assert Employee.objects.get(user__username="admin2").user.is_staff
 
 
-def test_demo_is_idempotent(cli):
-    first = cli("demo", "--customers", "40")
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    from brokercrm.config import get_config
+
+    monkeypatch.setenv("BROKERCRM_DATA_DIR", str(tmp_path))
+    get_config.cache_clear()
+    yield tmp_path
+    get_config.cache_clear()
+
+
+def test_demo_runs_the_data_center_and_is_idempotent(cli, data_dir):
+    first = cli("demo", "--customers", "40", "--days", "4")
     assert first.exit_code == 0, first.output
-    assert "am_zhang" in first.output
-    second = cli("demo", "--customers", "40")
-    assert "already loaded" in second.output
-    assert Customer.objects.unscoped().count() == 40 and OrgNode.objects.filter(kind="branch").count() == 3
+    assert "am_0101_1_1" in first.output and "4 trading days computed" in first.output
+    customers = Customer.objects.unscoped().count()
+    assert customers >= 40 and (data_dir / "warehouse").is_dir()
+    second = cli("demo", "--customers", "40", "--days", "4")
+    assert second.exit_code == 0 and "0 trading days computed" in second.output
+    assert Customer.objects.unscoped().count() == customers
+    # every assigned customer is served by an account manager of their own branch
+    for customer in Customer.objects.unscoped().exclude(account_manager=None).select_related("branch", "account_manager__node"):
+        assert customer.account_manager.node.path.startswith(customer.branch.path)
+    # and an account manager sees exactly the customers given to them
+    manager = Employee.objects.get(user__username="am_0101_1_1")
+    mine = set(Customer.objects.unscoped().filter(account_manager=manager).values_list("customer_no", flat=True))
+    seen = set(Customer.objects.for_user(manager.user).values_list("customer_no", flat=True))
+    assert mine and seen == mine
 
 
-def test_token_create_prints_a_working_token(cli):
-    cli("demo", "--customers", "5")
-    result = cli("token", "create", "am_zhang")
+def test_token_create_prints_a_working_token(cli, world):
+    result = cli("token", "create", "am_a1")
     token = result.output.strip().splitlines()[-1]
     from django.test import Client
 
     response = Client().get("/api/org/me", HTTP_AUTHORIZATION=f"Bearer {token}")
-    assert response.json()["username"] == "am_zhang"
+    assert response.json()["username"] == "am_a1"
