@@ -7,7 +7,7 @@ the counter's positions file every day, as a counter does. Expected values are w
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal as D
 
 import ibis
@@ -315,3 +315,21 @@ def test_avg_assets_20d_takes_the_last_20_trading_days_and_flags_fewer():
     # Two days available: (10.01 + 10.02) / 2 = 10.015, flagged partial.
     assert (rows["M"]["avg_assets_20d"], rows["M"]["avg_assets_20d_days"]) == (D("10.015"), 2)
     assert rows["M"]["avg_assets_20d_partial"] is True
+
+
+def test_a_half_cent_reached_through_days_of_partial_sells_rounds_up():
+    """The average cost does not move on a sell, so the last sale's cost is exactly
+    6 × 8479.30 / 24 = 2119.825 and its profit 51988.69 − 2119.825 = 49868.865 → 49868.87.
+    The running cost reaches it through two partial sells, each leaving H at 10 places."""
+    b = Book().security("600700")
+    week = [date(2026, 4, 13) + timedelta(days=i) for i in range(5)]
+    b.account(week[0], "G1", "G")
+    b.trade(week[1], "G1", "600700", "buy", 24, "8479.30")
+    b.trade(week[2], "G1", "600700", "sell", 11, "4000.00")
+    b.trade(week[3], "G1", "600700", "sell", 5, "2000.00")
+    b.trade(week[4], "G1", "600700", "sell", 6, "51988.69")
+    for d, held in zip(week[1:], (24, 13, 8, 2)):
+        b.hold(d, "G1", "600700", held)
+    days = b.run()
+    assert days[week[3]].position("G1", "600700")["cost"] == D("2826.4333333334")  # 8 × 353.30416…
+    assert days[week[4]].money("G1", "realized_pnl") == "49868.87"
