@@ -369,7 +369,10 @@ def export_indicators(
     """One row per customer with a CNY account: the base indicators of the day (COUNTERS.md contract)."""
     from brokercrm.datacenter.exports import export_indicators as run
 
-    rows = run(data_dir=_data_dir(), day=_export_day(day), out=out)
+    try:
+        rows = run(data_dir=_data_dir(), day=_export_day(day), out=out)
+    except ValueError as exc:  # the day is not computed
+        _fail(str(exc))
     console.print(f"[green]wrote[/green] {rows} rows to {out}")
 
 
@@ -390,7 +393,10 @@ def export_reconciliation(
     """The reconciliation breaks of a day (account, security, expected, found)."""
     from brokercrm.datacenter.exports import export_reconciliation as run
 
-    rows = run(data_dir=_data_dir(), day=_export_day(day), out=out)
+    try:
+        rows = run(data_dir=_data_dir(), day=_export_day(day), out=out)
+    except ValueError as exc:  # the day is not computed
+        _fail(str(exc))
     console.print(f"[green]wrote[/green] {rows} rows to {out}")
 
 

@@ -38,6 +38,8 @@ class Config:
     engine: str
     #: Spark master URL when ``engine == "spark"`` (``local[*]`` by default)
     spark_master: str
+    #: trading days of indicator history and flows published to the database for pages
+    publish_days: int
     debug: bool
     #: served over HTTPS: secure cookies, HSTS and the HTTPS redirect
     https: bool
@@ -77,6 +79,7 @@ def get_config() -> Config:
         database_url=os.environ.get("BROKERCRM_DATABASE_URL", "").strip(),
         engine=engine,
         spark_master=os.environ.get("BROKERCRM_SPARK_MASTER") or "local[*]",
+        publish_days=_int("BROKERCRM_PUBLISH_DAYS", 60),
         debug=_flag("BROKERCRM_DEBUG"),
         https=_flag("BROKERCRM_HTTPS"),
         allowed_hosts=tuple(h.strip() for h in hosts.split(",") if h.strip()),

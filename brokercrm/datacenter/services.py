@@ -7,7 +7,6 @@ recent trading days. A reader sees either the previous publication or this one.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -19,6 +18,7 @@ import pyarrow as pa
 from django.db import transaction
 from django.utils import timezone
 
+from brokercrm.config import get_config
 from brokercrm.customers.models import Customer, FundAccount
 from brokercrm.datacenter import pipeline as pl
 from brokercrm.datacenter import runner, warehouse
@@ -28,8 +28,6 @@ from brokercrm.org.choices import NodeKind
 from brokercrm.org.models import OrgNode
 from brokercrm.org.services import org_node_ensure
 
-#: trading days of indicator history and flows kept in the OLTP database for pages
-DEFAULT_WINDOW = int(os.environ.get("BROKERCRM_PUBLISH_DAYS") or 60)
 #: where branches first seen in counter data are placed until head office moves them
 UNPLACED_REGION = ("UNPLACED", "待归属区域")
 HQ_NODE = ("HQ", "总部")
@@ -323,15 +321,17 @@ def _publish_debts(data_dir: Path, day: date, owners: dict[str, int]) -> int:
 
 
 def datacenter_publish(
-    *, data_dir: Path, window: int = DEFAULT_WINDOW, since: date | None = None, progress: Progress | None = None
+    *, data_dir: Path, window: int | None = None, since: date | None = None, progress: Progress | None = None
 ) -> PublishSummary:
     """Publish the computed warehouse to the OLTP database, for pages.
 
     Days after ``since`` (default: the latest day of the previous publication) are published:
     the master data of the customers and fund accounts they change, and — within the last
-    ``window`` computed days — their indicators and flows; holdings and margin debts are those
-    of the latest computed day. Days that fall out of the window are removed.
+    ``window`` computed days (default ``BROKERCRM_PUBLISH_DAYS``) — their indicators and flows;
+    holdings and margin debts are those of the latest computed day. Days that fall out of the
+    window are removed.
     """
+    window = window or get_config().publish_days
     days = runner.computed_days(data_dir=data_dir)
     if not days:
         return PublishSummary(latest_day=None)

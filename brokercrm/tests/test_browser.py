@@ -110,6 +110,11 @@ def test_account_manager_sees_only_their_customers_and_switches_language(browser
 
     page.goto(f"{live_server.url}/customers/{number}/")
     assert page.locator("[data-testid=mobile]").inner_text().count("*") == 0  # account managers see PII
+    # counter data: the indicator history is drawn by ECharts, holdings and flows are listed
+    page.locator("[data-testid=indicator-chart] canvas").first.wait_for()
+    assert page.locator("[data-testid=holdings] tbody tr").count() >= 1
+    page.locator("nav.tabs a").nth(1).click()
+    page.locator("[data-testid=flows-cash]").wait_for()
     page.click("[data-testid=lang-en]")
     page.wait_for_load_state("networkidle")
     assert page.locator("html").get_attribute("lang") == "en"
