@@ -23,6 +23,7 @@ from brokercrm.customers.models import Customer, FundAccount
 from brokercrm.datacenter import pipeline as pl
 from brokercrm.datacenter import runner, warehouse
 from brokercrm.datacenter.dictionaries import UNKNOWN_INDUSTRY
+from brokercrm.datacenter.exports import to_cents
 from brokercrm.datacenter.models import AccountFlow, FlowKind, Holding, IndicatorDaily, MarginDebt, PublishRun
 from brokercrm.org.choices import NodeKind
 from brokercrm.org.models import OrgNode
@@ -33,14 +34,14 @@ UNPLACED_REGION = ("UNPLACED", "待归属区域")
 HQ_NODE = ("HQ", "总部")
 BATCH = 5000
 
-CENT = Decimal("0.01")
 TICK = Decimal("0.0001")
 
 Progress = Callable[[str, int, int], None]
 
 
 def _money(value: Any) -> Decimal:
-    return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP)
+    # the export's rounding, so that a page shows the figures of `brokercrm export indicators`
+    return to_cents(Decimal(value or 0))
 
 
 def _price(value: Any) -> Decimal:

@@ -35,10 +35,6 @@ fees = st.integers(min_value=0, max_value=5_000).map(lambda c: D(c).scaleb(-2))
 prices = st.integers(min_value=1, max_value=2_000_000).map(lambda p: D(p).scaleb(-4))
 
 
-def _fraction(value: D) -> F:
-    return F(value)
-
-
 def _money(value: F) -> str:
     """Round an exact fraction half-up to the cent, as the export does with a decimal."""
     cents_, rest = divmod(abs(value) * 100, 1)
@@ -108,16 +104,16 @@ class Holding:
                 self.q -= quantity
                 self.h -= cost
                 if kind == "sell":
-                    self.realized += _fraction(amount) - _fraction(fee) - cost
+                    self.realized += F(amount) - F(fee) - cost
         if self.q == 0:
             self.h = F(0)
         for kind, quantity, amount, fee in ops:  # then buys and transfers in
             if kind == "buy":
                 self.q += quantity
-                self.h += _fraction(amount) + _fraction(fee)
+                self.h += F(amount) + F(fee)
             elif kind == "in":
                 self.q += quantity
-                self.h += F(quantity) * _fraction(close)
+                self.h += F(quantity) * F(close)
 
 
 @st.composite
@@ -145,7 +141,7 @@ def books(draw) -> tuple[list[tuple[int, D]], list[list[list[tuple[str, int, D, 
     openings = [(draw(st.integers(0, 100_000)), draw(prices)) for _ in range(n)]
     closes = [draw(prices) for _ in range(3)]
     days = []
-    models = [Holding(q, F(q) * _fraction(p)) for q, p in openings]
+    models = [Holding(q, F(q) * F(p)) for q, p in openings]
     for d in range(3):
         todays = []
         for model in models:
@@ -176,7 +172,7 @@ def _run(openings, days, closes):
         ],
         schema=pl.POSITIONS_SCHEMA,
     )
-    models = [Holding(q, F(q) * _fraction(p)) for q, p in openings]
+    models = [Holding(q, F(q) * F(p)) for q, p in openings]
     results = []
     for d, todays in enumerate(days):
         day = DAY0 + timedelta(days=d + 1)
