@@ -924,9 +924,11 @@ def customer_indicators(
             total_assets=history.total_assets.cast(WIDE),
         )
         totals = totals.union(earlier)
+    # One row per customer and day (customer indicators are keyed so, and the sum would count a
+    # repeated day twice anyway): counting rows counts the days, without a distinct count.
     means = totals.group_by("customer_no").aggregate(
         assets_sum=totals.total_assets.sum().cast(WIDE),
-        days=totals.trade_date.nunique().cast("int64"),
+        days=totals.count().cast("int64"),
     )
     means = with_quotients(means, avg_assets_20d=(means.assets_sum, means.days))
     joined = today.left_join(means, "customer_no")
