@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 
 from brokercrm.customers.models import FundAccount
 from brokercrm.datacenter.models import AccountFlow, FlowKind, Holding, IndicatorDaily, MarginDebt, PublishRun

@@ -22,7 +22,6 @@ from brokercrm.datacenter import pipeline as pl
 from brokercrm.datacenter.exports import money_text
 from brokercrm.datacenter.runner import connect
 from brokercrm.datacenter.schema import table_schema
-from brokercrm.datacenter.tests.builders import execute
 
 DAY0 = date(2026, 5, 4)
 # Each example compiles a few Ibis queries (≈0.1 s each): enough examples to search, few enough to stay fast.
