@@ -134,7 +134,8 @@ def test_the_customer_page_shows_counter_data_in_scope(published):
     assert _client("am").get(reverse("customers:detail", args=[number])).status_code == 404
 
 
-def test_the_data_center_page_is_for_operators(published):
+def test_the_data_center_page_is_for_operators(published, sample_warehouse, settings):
+    settings.DATA_DIR = sample_warehouse  # the page reads the configured warehouse
     page = _client("boss").get(reverse("datacenter:status"))
     assert page.status_code == 200 and LAST in page.content.decode()
     assert "hundsun" in page.content.decode() and "apex" in page.content.decode()
