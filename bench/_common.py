@@ -17,7 +17,6 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -128,18 +127,7 @@ def day_context(data_dir: Path, day: date) -> DayContext:
     )
 
 
-# --- money as written out (exports.py: to_cents / money_text) --------------------------------------
-
-_GUARD = Decimal("1E-8")
-_CENT = Decimal("0.01")
-
-
-def money_text(value: Decimal | None) -> str:
-    """Same rule as brokercrm.datacenter.exports.money_text: half-up to 8 places, then to the cent."""
-    if value is None:
-        return ""
-    text = f"{value.quantize(_GUARD, rounding=ROUND_HALF_UP).quantize(_CENT, rounding=ROUND_HALF_UP):.2f}"
-    return "0.00" if text == "-0.00" else text
+# --- the output contract (exports.export_indicators) -------------------------------------------
 
 
 def export_customer_csv(customer_indicators: Path, out: Path) -> int:

@@ -467,8 +467,6 @@ def _merged_state(state_dir: Path, out_dir: Path, ctx: cm.DayContext) -> Path:
     """A day after the first reads d-1 and the window from ``out_dir`` when this run computed
     them; days before the run came from ``state_dir``. Both use the same layout, so link the
     missing window partitions into ``out_dir`` once (hard links, no copy)."""
-    import os
-
     for w in ctx.history_days:
         dst = cm.snapshot_file(out_dir, "customer_indicators", w)
         src = cm.snapshot_file(state_dir, "customer_indicators", w)

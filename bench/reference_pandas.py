@@ -43,9 +43,7 @@ import _common as cm  # noqa: E402
 KEY = ["counter", "fund_account", "exchange", "security_code"]
 SEC = ["exchange", "security_code"]
 FEES = ["commission", "stamp_tax", "transfer_fee", "exchange_fee", "other_fee"]
-E10 = 10**10
 _M64 = (1 << 64) - 1
-CASH = pa.decimal128(38, 2)
 WIDE = pa.decimal128(38, 10)
 PRICE = pa.decimal128(18, 4)
 
