@@ -30,7 +30,13 @@ api = NinjaAPI(
 )
 
 from brokercrm.customers.api import router as customers_router  # noqa: E402
+from brokercrm.kyc.api import router as kyc_router  # noqa: E402
 from brokercrm.org.api import router as org_router  # noqa: E402
+from brokercrm.products.api import router as products_router  # noqa: E402
+from brokercrm.suitability.api import router as suitability_router  # noqa: E402
 
 api.add_router("/customers", customers_router)
 api.add_router("/org", org_router)
+api.add_router("/products", products_router)
+api.add_router("/kyc", kyc_router)
+api.add_router("/suitability", suitability_router)

@@ -32,6 +32,9 @@ INSTALLED_APPS = [
     "brokercrm.org",
     "brokercrm.customers",
     "brokercrm.datacenter",
+    "brokercrm.products",
+    "brokercrm.kyc",
+    "brokercrm.suitability",
 ]
 
 MIDDLEWARE = [

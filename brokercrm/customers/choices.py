@@ -61,3 +61,37 @@ class AmlLevel(models.TextChoices):
 class AccountType(models.TextChoices):
     NORMAL = "normal", _("Normal")
     CREDIT = "credit", _("Credit (margin)")
+
+
+class InvestVariety(models.TextChoices):
+    """Investment varieties a customer chose and a product belongs to (COUNTERS.md, DOMAIN.md)."""
+
+    FIXED_INCOME = "fixed_income", _("Fixed income")
+    EQUITY = "equity", _("Equity")
+    DERIVATIVES = "derivatives", _("Derivatives / margin")
+    COMPLEX = "complex", _("Complex")
+    OTHER = "other", _("Other")
+
+
+class Pool(models.TextChoices):
+    """Qualified customer pools (DOMAIN.md, "Qualified customer pools"); the pipeline's
+    ``datacenter.pipeline.POOLS`` holds the same codes."""
+
+    MARGIN = "margin", _("Margin trading")
+    CHINEXT = "chinext", _("ChiNext")
+    STAR = "star", _("STAR Market")
+    BSE = "bse", _("Beijing Stock Exchange")
+    HK_CONNECT = "hk_connect", _("Stock Connect")
+    OPTIONS = "options", _("Stock options")
+
+
+class PoolReason(models.TextChoices):
+    """Why a customer is not in a pool; every failed reason is listed (DOMAIN.md)."""
+
+    ASSETS = "assets", _("Average assets below the threshold")
+    EXPERIENCE = "experience", _("Not enough trading experience")
+    ACCOUNT_AGE = "account_age", _("Account not open long enough")
+    RISK_LEVEL = "risk_level", _("Risk level too low")
+    KNOWLEDGE_TEST = "knowledge_test", _("No passed knowledge test")
+    STATUS = "status", _("Customer status")
+    INSUFFICIENT_HISTORY = "insufficient_history", _("Fewer than 20 trading days of history")

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from brokercrm.customers.choices import CustomerStatus, CustomerType
 from brokercrm.customers.models import Customer
+from brokercrm.customers.panels import customer_panels
 from brokercrm.customers.selectors import customer_assignment_history, customer_detail, customer_get, customer_page
 from brokercrm.customers.services import customer_assign, customer_export, customer_list_record, customer_view_record
 from brokercrm.datacenter.models import FlowKind
@@ -82,6 +83,9 @@ def customer_detail_view(request: HttpRequest, customer_no: str) -> HttpResponse
         raise Http404
     customer_view_record(actor=request.user, customer_no=customer_no, request=request)
     context = _detail_context(request, customer_no, customer) | _counter_data_context(request, customer_no)
+    context["panels"] = customer_panels(
+        request=request, customer=customer_get(actor=request.user, customer_no=customer_no)
+    )
     return render(request, "customers/detail.html", context)
 
 

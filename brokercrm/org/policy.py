@@ -21,6 +21,24 @@ class Capability(StrEnum):
     MANAGE_ORG = "manage_org"
     #: the data center's operations page: days ingested, quarantine, reconciliation breaks
     VIEW_DATACENTER = "view_datacenter"
+    #: browse the product library and a product's matching customers (within the data scope)
+    VIEW_PRODUCTS = "view_products"
+    #: create, edit, import products; edit the risk questionnaire (head office)
+    MANAGE_PRODUCTS = "manage_products"
+    MANAGE_QUESTIONNAIRE = "manage_questionnaire"
+    #: take a risk assessment / knowledge test with the customer; record a sale after suitability
+    ASSESS_RISK = "assess_risk"
+    SELL_PRODUCTS = "sell_products"
+    #: decide a professional-investor recognition or conversion (the firm decides, DOMAIN.md)
+    RECOGNISE_PROFESSIONAL = "recognise_professional"
+    #: search every suitability decision and its inputs (compliance)
+    VIEW_SUITABILITY_RECORDS = "view_suitability_records"
+    #: qualified-pool lists with reasons
+    VIEW_POOLS = "view_pools"
+    #: add notes, calls, meetings to a customer's timeline; record relationships
+    ADD_INTERACTIONS = "add_interactions"
+    #: potential customers (leads): create, assign, work
+    MANAGE_LEADS = "manage_leads"
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
@@ -32,19 +50,62 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.VIEW_AUDIT,
             Capability.MANAGE_ORG,
             Capability.VIEW_DATACENTER,
+            Capability.VIEW_PRODUCTS,
+            Capability.MANAGE_PRODUCTS,
+            Capability.MANAGE_QUESTIONNAIRE,
+            Capability.RECOGNISE_PROFESSIONAL,
+            Capability.VIEW_SUITABILITY_RECORDS,
+            Capability.VIEW_POOLS,
         }
     ),
     Role.BRANCH_MANAGER: frozenset(
-        {Capability.VIEW_CUSTOMERS, Capability.EXPORT_CUSTOMERS, Capability.ASSIGN_CUSTOMERS}
+        {
+            Capability.VIEW_CUSTOMERS,
+            Capability.EXPORT_CUSTOMERS,
+            Capability.ASSIGN_CUSTOMERS,
+            Capability.VIEW_PRODUCTS,
+            Capability.RECOGNISE_PROFESSIONAL,
+            Capability.VIEW_POOLS,
+            Capability.ADD_INTERACTIONS,
+            Capability.MANAGE_LEADS,
+        }
     ),
-    Role.TEAM_LEAD: frozenset({Capability.VIEW_CUSTOMERS, Capability.EXPORT_CUSTOMERS}),
+    Role.TEAM_LEAD: frozenset(
+        {
+            Capability.VIEW_CUSTOMERS,
+            Capability.EXPORT_CUSTOMERS,
+            Capability.VIEW_PRODUCTS,
+            Capability.VIEW_POOLS,
+            Capability.ADD_INTERACTIONS,
+            Capability.MANAGE_LEADS,
+        }
+    ),
     Role.ACCOUNT_MANAGER: frozenset(
-        {Capability.VIEW_CUSTOMERS, Capability.VIEW_PII, Capability.EXPORT_CUSTOMERS}
+        {
+            Capability.VIEW_CUSTOMERS,
+            Capability.VIEW_PII,
+            Capability.EXPORT_CUSTOMERS,
+            Capability.VIEW_PRODUCTS,
+            Capability.ASSESS_RISK,
+            Capability.SELL_PRODUCTS,
+            Capability.VIEW_POOLS,
+            Capability.ADD_INTERACTIONS,
+            Capability.MANAGE_LEADS,
+        }
     ),
-    # researchers publish events and research; they work on securities, not on customer records
-    Role.RESEARCHER: frozenset(),
+    # researchers publish events and research; they work on securities and products, not on
+    # customer records
+    Role.RESEARCHER: frozenset({Capability.VIEW_PRODUCTS}),
     Role.COMPLIANCE: frozenset(
-        {Capability.VIEW_CUSTOMERS, Capability.VIEW_PII, Capability.VIEW_AUDIT, Capability.VIEW_DATACENTER}
+        {
+            Capability.VIEW_CUSTOMERS,
+            Capability.VIEW_PII,
+            Capability.VIEW_AUDIT,
+            Capability.VIEW_DATACENTER,
+            Capability.VIEW_PRODUCTS,
+            Capability.VIEW_SUITABILITY_RECORDS,
+            Capability.VIEW_POOLS,
+        }
     ),
 }
 
