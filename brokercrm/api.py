@@ -33,6 +33,7 @@ from brokercrm.customers.api import router as customers_router  # noqa: E402
 from brokercrm.kyc.api import router as kyc_router  # noqa: E402
 from brokercrm.org.api import router as org_router  # noqa: E402
 from brokercrm.products.api import router as products_router  # noqa: E402
+from brokercrm.suitability.api import customer_router as suitability_customer_router  # noqa: E402
 from brokercrm.suitability.api import router as suitability_router  # noqa: E402
 
 api.add_router("/customers", customers_router)
@@ -40,3 +41,13 @@ api.add_router("/org", org_router)
 api.add_router("/products", products_router)
 api.add_router("/kyc", kyc_router)
 api.add_router("/suitability", suitability_router)
+# /api/customers/{customer_no}/suitability… beside the customer endpoints
+api.add_router("/customers", suitability_customer_router)
+# /api/pools and /api/customers/{customer_no}/pools (qualified customer pools)
+from brokercrm.datacenter.api import router as pools_router  # noqa: E402
+
+api.add_router("/", pools_router)
+# /api/segments (tiers, ABCD classes, tier changes, the tier policy)
+from brokercrm.segments.api import router as segments_router  # noqa: E402
+
+api.add_router("/segments", segments_router)

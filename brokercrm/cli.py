@@ -26,6 +26,8 @@ app.add_typer(org_app, name="org")
 app.add_typer(token_app, name="token")
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(export_app, name="export")
+products_app = typer.Typer(help="The product library: import and export.", no_args_is_help=True)
+app.add_typer(products_app, name="products")
 console = Console()
 
 
@@ -323,10 +325,13 @@ def pipeline_run(
     from datetime import date, timedelta
 
     from brokercrm.config import get_config
+    from brokercrm.datacenter.crm_facts import crm_facts_refresh
     from brokercrm.datacenter.runner import pipeline_run as run
     from brokercrm.datacenter.services import datacenter_publish
+    from brokercrm.segments.selectors import tier_policy_thresholds
 
     start = date.fromisoformat(date_from) if date_from else None
+    crm_facts_refresh(data_dir=_data_dir())  # the pools read the CRM's assessments and tests
     with _progress() as bar:
         task = bar.add_task(f"pipeline ({get_config().engine})", total=None, note="")
         result = run(
@@ -335,6 +340,7 @@ def pipeline_run(
             date_to=date.fromisoformat(date_to) if date_to else None,
             engine=get_config().engine,
             progress=lambda done, total, day: bar.update(task, completed=done, total=total, note=str(day)),
+            thresholds=tier_policy_thresholds(),  # head office's; a change recomputes the days
         )
         if publish:
             steps = bar.add_task("publish", total=None, note="")
@@ -376,6 +382,48 @@ def export_indicators(
     console.print(f"[green]wrote[/green] {rows} rows to {out}")
 
 
+@export_app.command("pools")
+def export_pools(
+    day: str = typer.Option(..., "--date", help="trading day, YYYY-MM-DD"),
+    out: Path = typer.Option(..., help="CSV file to write"),
+) -> None:
+    """Qualified customer pools of the day: customer_no, pool, eligible (yes/no), reasons."""
+    from brokercrm.datacenter.exports import export_pools as run
+
+    try:
+        rows = run(data_dir=_data_dir(), day=_export_day(day), out=out)
+    except ValueError as exc:  # the day is not computed
+        _fail(str(exc))
+    console.print(f"[green]wrote[/green] {rows} rows to {out}")
+
+
+@export_app.command("suitability")
+def export_suitability(
+    day: str = typer.Option(..., "--date", help="trading day, YYYY-MM-DD"),
+    out: Path = typer.Option(..., help="CSV file to write"),
+    customers: Optional[str] = typer.Option(None, help="customer numbers, comma-separated (default: the day's pool snapshot)"),
+    products: Optional[str] = typer.Option(None, help="product codes, comma-separated (default: the whole library)"),
+) -> None:
+    """Suitability of customers × products as of the day: customer_no, product_code, result, reasons."""
+    setup()
+    from brokercrm.suitability.services import suitability_export as run
+
+    def _items(text: Optional[str]):
+        return [v.strip() for v in text.split(",") if v.strip()] if text else None
+
+    try:
+        rows = run(
+            day=_export_day(day),
+            out=out,
+            data_dir=_data_dir(),
+            customer_nos=_items(customers),
+            product_codes=_items(products),
+        )
+    except ValueError as exc:  # the day is not computed, or an unknown customer or product
+        _fail(str(exc))
+    console.print(f"[green]wrote[/green] {rows} rows to {out}")
+
+
 @export_app.command("quarantine")
 def export_quarantine(out: Path = typer.Option(..., help="CSV file to write")) -> None:
     """Every quarantined row: counter, trade_date, file, line, field, reason."""
@@ -398,6 +446,93 @@ def export_reconciliation(
     except ValueError as exc:  # the day is not computed
         _fail(str(exc))
     console.print(f"[green]wrote[/green] {rows} rows to {out}")
+
+
+@export_app.command("segments")
+def export_segments(
+    day: str = typer.Option(..., "--date", help="trading day, YYYY-MM-DD"),
+    out: Path = typer.Option(..., help="CSV file to write"),
+) -> None:
+    """Tier, ABCD class and tags of every customer of the day: customer_no, tier, abcd_class, tags."""
+    from brokercrm.segments.exports import export_segments as run
+
+    try:
+        rows = run(data_dir=_data_dir(), day=_export_day(day), out=out)
+    except ValueError as exc:  # the day is not computed
+        _fail(str(exc))
+    console.print(f"[green]wrote[/green] {rows} rows to {out}")
+
+
+@export_app.command("tier-changes")
+def export_tier_changes(out: Path = typer.Option(..., help="CSV file to write")) -> None:
+    """Every tier upgrade and downgrade of the computed days: customer_no, date, old, new."""
+    from brokercrm.segments.exports import export_tier_changes as run
+
+    rows = run(data_dir=_data_dir(), out=out)
+    console.print(f"[green]wrote[/green] {rows} rows to {out}")
+
+
+@products_app.command("import")
+def products_import_command(
+    file: Path = typer.Argument(..., help="CSV (UTF-8) or Excel (.xlsx) file with the product columns"),
+) -> None:
+    """Create or update products from a file; bad lines are listed and skipped (exit 0), a file that
+    cannot be read as a product file is refused whole (exit 2)."""
+    setup()
+    from django.core.exceptions import ValidationError
+
+    from brokercrm.products.services import products_import
+
+    try:
+        result = products_import(actor=None, path_or_file=file, filename=file.name)
+    except ValidationError as exc:
+        _fail(" ".join(exc.messages))
+    if result.errors:
+        table = Table("line", "field", "value", "reason", title=f"rejected lines of {file.name}")
+        for error in result.errors:
+            table.add_row(str(error.line), error.field or "—", error.value, error.reason)
+        console.print(table)
+    colour = "yellow" if result.errors else "green"
+    console.print(
+        f"[{colour}]{file.name}[/{colour}]: {result.read} lines read, {result.created} created, "
+        f"{result.updated} updated, {result.unchanged} unchanged, {result.rejected} rejected"
+    )
+
+
+@products_app.command("export")
+def products_export_command(out: Path = typer.Option(..., help="Excel file to write (.xlsx)")) -> None:
+    """Write the whole product library as an Excel workbook with the import columns."""
+    setup()
+    from brokercrm.products.models import Product
+    from brokercrm.products.services import products_export_xlsx
+
+    rows = products_export_xlsx(products=Product.objects.order_by("product_code").iterator(), out=out)
+    console.print(f"[green]wrote[/green] {rows} products to {out}")
+
+
+kyc_app = typer.Typer(help="Know your customer: the risk questionnaire and the CRM facts.", no_args_is_help=True)
+app.add_typer(kyc_app, name="kyc")
+
+
+@kyc_app.command("seed")
+def kyc_seed_command() -> None:
+    """Create the default risk questionnaire (SAC template) when none is active."""
+    setup()
+    from brokercrm.kyc.services import kyc_seed_default
+
+    questionnaire = kyc_seed_default()
+    console.print(f"[green]active questionnaire[/green]: v{questionnaire.version} {questionnaire.title}")
+
+
+@kyc_app.command("export-facts")
+def kyc_export_facts_command() -> None:
+    """Write the CRM's assessments, recognitions and passed knowledge tests for the pools
+    (``<data dir>/warehouse/crm``); ``pipeline run`` does this itself before computing."""
+    setup()
+    from brokercrm.kyc.services import crm_facts_export
+
+    crm_facts_export(data_dir=_data_dir())
+    console.print(f"[green]wrote[/green] the CRM facts under {_data_dir() / 'warehouse' / 'crm'}")
 
 
 def main() -> None:

@@ -149,11 +149,30 @@ def demo_load(
     codes = sorted(set(warehouse.read_flows(data_dir, "customers").column("branch_code").to_pylist()))
     branches = demo_organisation(branch_codes=codes)
     say("computing the base indicators")
+    from brokercrm.datacenter.crm_facts import crm_facts_refresh
+
+    crm_facts_refresh(data_dir=data_dir)  # the pools read the CRM's assessments and tests
     computed = pipeline_run(data_dir=data_dir)
     say("publishing to the database")
     datacenter_publish(data_dir=data_dir)
     logins = demo_people(branches=branches)
     demo_assign()
+    say("potential customers, relationships and interactions")
+    from brokercrm.customers.demo import demo_customer_activity
+
+    demo_customer_activity(seed=seed)
+    say("loading the product library")
+    from brokercrm.products.demo import products_demo_load
+
+    products_demo_load(seed=seed)
+    say("risk assessments, professional investors and knowledge tests")
+    from brokercrm.kyc.demo import kyc_demo_load
+
+    if kyc_demo_load(seed=seed):
+        # the pools of the recent days see the CRM's facts (only the pools are recomputed)
+        crm_facts_refresh(data_dir=data_dir)
+        pipeline_run(data_dir=data_dir)
+        datacenter_publish(data_dir=data_dir)
     return DemoSummary(
         customers=Customer.objects.unscoped().count(),
         branches=len(branches),

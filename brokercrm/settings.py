@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "brokercrm.products",
     "brokercrm.kyc",
     "brokercrm.suitability",
+    "brokercrm.segments",
 ]
 
 MIDDLEWARE = [

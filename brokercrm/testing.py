@@ -3,12 +3,14 @@ that every customer page and API endpoint must pass (NetBox-style inherited view
 
 from __future__ import annotations
 
+import importlib
 import re
 from urllib.parse import unquote
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import pytest
+from django.apps import apps
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -190,7 +192,18 @@ def customer_routes() -> set[str]:
 
 
 def swept_routes() -> set[str]:
-    """Routes covered by every ``CustomerEndpointSweep`` subclass loaded in this run."""
+    """Routes covered by every ``CustomerEndpointSweep`` subclass of the project.
+
+    Each app keeps its sweeps in ``<app>/tests/test_sweep.py``; those modules are imported here,
+    so the answer does not depend on which tests this run happened to collect.
+    """
+    for app in apps.get_app_configs():
+        if app.name.startswith("brokercrm."):
+            try:
+                importlib.import_module(f"{app.name}.tests.test_sweep")
+            except ModuleNotFoundError as error:
+                if error.name != f"{app.name}.tests.test_sweep":
+                    raise
     covered: set[str] = set()
     stack: list[Any] = list(CustomerEndpointSweep.__subclasses__())
     while stack:

@@ -19,6 +19,7 @@ urlpatterns = [
     path("products/", include("brokercrm.products.urls")),
     path("kyc/", include("brokercrm.kyc.urls")),
     path("suitability/", include("brokercrm.suitability.urls")),
+    path("segments/", include("brokercrm.segments.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from brokercrm.customers.models import Customer, CustomerAssignment
+from brokercrm.customers.models import Customer, CustomerAssignment, CustomerRelationship, Interaction, Lead
 
 
 @admin.register(Customer)
@@ -30,3 +30,37 @@ class CustomerAssignmentAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class _ReadOnlyScoped(admin.ModelAdmin):
+    """Written through the customer pages (services keep the rules); the admin only reads."""
+
+    def get_queryset(self, request):
+        return self.model.objects.for_user(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Interaction)
+class InteractionAdmin(_ReadOnlyScoped):
+    list_display = ("customer", "kind", "occurred_at", "author")
+    list_filter = ("kind",)
+
+
+@admin.register(CustomerRelationship)
+class CustomerRelationshipAdmin(_ReadOnlyScoped):
+    list_display = ("customer", "kind", "related_customer", "related_name", "created_at", "removed_at")
+    list_filter = ("kind",)
+
+
+@admin.register(Lead)
+class LeadAdmin(_ReadOnlyScoped):
+    list_display = ("name", "source", "status", "branch", "account_manager", "created_at", "converted_customer")
+    list_filter = ("status", "source")

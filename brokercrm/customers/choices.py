@@ -95,3 +95,59 @@ class PoolReason(models.TextChoices):
     KNOWLEDGE_TEST = "knowledge_test", _("No passed knowledge test")
     STATUS = "status", _("Customer status")
     INSUFFICIENT_HISTORY = "insufficient_history", _("Fewer than 20 trading days of history")
+
+
+class RelationshipKind(models.TextChoices):
+    """How the related party stands to the customer: "<related> is the customer's <kind>"."""
+
+    SPOUSE = "spouse", _("Spouse")
+    PARENT = "parent", _("Parent")
+    CHILD = "child", _("Child")
+    SIBLING = "sibling", _("Sibling")
+    RELATIVE = "relative", _("Relative")
+    #: the related customer referred this customer (referral attribution)
+    REFERRER = "referrer", _("Referrer")
+    COLLEAGUE = "colleague", _("Colleague")
+    OTHER = "other", _("Other")
+
+
+#: the label of a relationship read from the related customer's side ("<customer> is my …")
+RELATIONSHIP_INVERSE_LABELS = {
+    RelationshipKind.SPOUSE: _("Spouse"),
+    RelationshipKind.PARENT: _("Child"),
+    RelationshipKind.CHILD: _("Parent"),
+    RelationshipKind.SIBLING: _("Sibling"),
+    RelationshipKind.RELATIVE: _("Relative"),
+    RelationshipKind.REFERRER: _("Referred customer"),
+    RelationshipKind.COLLEAGUE: _("Colleague"),
+    RelationshipKind.OTHER: _("Other"),
+}
+
+
+class InteractionKind(models.TextChoices):
+    NOTE = "note", _("Note")
+    CALL = "call", _("Call")
+    MEETING = "meeting", _("Meeting")
+    SMS = "sms", _("SMS")
+    WECHAT = "wechat", _("WeChat")
+    EMAIL = "email", _("Email")
+    VISIT = "visit", _("Visit")
+
+
+class LeadSource(models.TextChoices):
+    REFERRAL = "referral", _("Referral")
+    EVENT = "event", _("Event")
+    ONLINE = "online", _("Online")
+    WALK_IN = "walk_in", _("Walk-in")
+    CAMPAIGN = "campaign", _("Campaign")
+    OTHER = "other", _("Other")
+
+
+class LeadStatus(models.TextChoices):
+    """A potential customer's progress; ``converted`` is set only by the conversion on publish."""
+
+    NEW = "new", _("New")
+    CONTACTED = "contacted", _("Contacted")
+    QUALIFIED = "qualified", _("Qualified")
+    CONVERTED = "converted", _("Converted")
+    LOST = "lost", _("Lost lead")

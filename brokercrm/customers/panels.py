@@ -16,7 +16,12 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
 
-CUSTOMER_PANELS: tuple[str, ...] = ()
+CUSTOMER_PANELS: tuple[str, ...] = (
+    "brokercrm.datacenter.panels.pools_panel",
+    "brokercrm.kyc.panels.kyc_panel",
+    "brokercrm.suitability.panels.suitability_panel",
+    "brokercrm.segments.panels.segment_panel",
+)
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,8 @@ class Panel:
     context: dict[str, Any] = field(default_factory=dict)
     #: page section anchor (``#id``), also the element id HTMX targets
     anchor: str = ""
+    #: the section's name in the page's section navigation (not listed there when empty)
+    title: str = ""
 
 
 def customer_panels(*, request: HttpRequest, customer: Any) -> list[Panel]:

@@ -208,3 +208,42 @@ def export_reconciliation(*, data_dir: Path, day: date, out: Path) -> int:
 
     _replace_atomically(out, write)
     return len(rows)
+
+
+# --- qualified customer pools ---------------------------------------------------------------------
+
+__all__ += ["POOL_COLUMNS", "export_pools"]  # noqa: PLE0605
+
+#: Columns of ``export pools`` (DOMAIN.md, "Qualified customer pools").
+POOL_COLUMNS: tuple[str, ...] = ("customer_no", "pool", "eligible", "reasons")
+
+
+def export_pools(*, data_dir: Path, day: date, out: Path) -> int:
+    """Write every customer's qualified pools of ``day`` to ``out``; return the number of rows.
+
+    Enforces DOMAIN.md "Qualified customer pools": one row per customer with a CNY account on
+    ``day`` and pool, ordered by customer_no and then the pools in the order margin, chinext,
+    star, bse, hk_connect, options; ``eligible`` is ``yes``/``no``; ``reasons`` every failed
+    reason, sorted, joined by ``;`` (empty when eligible). UTF-8, comma-separated, header row,
+    lines ended by CRLF (RFC 4180, as the worked example's expected file).
+
+    Raises
+    ------
+    ValueError
+        When ``day`` has not been computed (:data:`ERR_DAY_NOT_COMPUTED`).
+    """
+    order = {pool: i for i, pool in enumerate(_pl.POOLS)}
+    rows = sorted(
+        _snapshot_rows(data_dir, "pools", day), key=lambda r: (r["customer_no"], order[r["pool"]])
+    )
+
+    def write(fh) -> None:
+        writer = csv.writer(fh, lineterminator="\r\n")
+        writer.writerow(POOL_COLUMNS)
+        for row in rows:
+            writer.writerow(
+                (row["customer_no"], row["pool"], "yes" if row["eligible"] else "no", row["reasons"])
+            )
+
+    _replace_atomically(out, write)
+    return len(rows)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from brokercrm.customers.choices import Pool
 from brokercrm.customers.models import Customer
 from brokercrm.org.scope import ScopedManager
 
@@ -165,6 +166,33 @@ class MarginDebt(models.Model):
         return str(FLOW_DETAIL_LABELS.get(self.kind, self.kind))
 
 
+class PoolEligibility(models.Model):
+    """Whether a customer is in a qualified pool (合格客户池) on the latest computed day, and why
+    not (DOMAIN.md, "Qualified customer pools"). One row per customer and pool; the publish
+    rewrites only the rows whose result changed, so ``as_of`` is the trading day whose evaluation
+    produced the current result (it has held on every later computed day)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    pool = models.CharField(_("pool"), max_length=16, choices=Pool.choices)
+    as_of = models.DateField(_("as of"))
+    eligible = models.BooleanField(_("eligible"))
+    #: the failed reasons (``customers.choices.PoolReason``), sorted, joined by ";"; empty when eligible
+    reasons = models.CharField(_("reasons"), max_length=120, blank=True)
+
+    objects = ScopedManager(customer_path="customer")
+
+    class Meta:
+        ordering = ["customer", "pool"]
+        verbose_name = _("pool eligibility")
+        verbose_name_plural = _("pool eligibility")
+        constraints = [models.UniqueConstraint(fields=["customer", "pool"], name="one_row_per_customer_and_pool")]
+        indexes = [models.Index(fields=["pool", "eligible"])]
+
+    @property
+    def reason_codes(self) -> tuple[str, ...]:
+        return tuple(self.reasons.split(";")) if self.reasons else ()
+
+
 class PublishRun(models.Model):
     """One publication of warehouse results to this database: which snapshot version and days."""
 
@@ -174,6 +202,9 @@ class PublishRun(models.Model):
     latest_day = models.DateField(null=True, blank=True)
     days = models.JSONField(default=list)
     counts = models.JSONField(default=dict)
+    #: sha-256 of the published pools snapshot file of ``latest_day`` (a CRM fact can change the
+    #: pools without a new trading day: the next publish then republishes them)
+    pools_fingerprint = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

@@ -81,6 +81,59 @@ STOCK_TYPES = ("stock",)
 FUND_TYPES = ("fund", "etf", "lof")
 BOND_TYPES = ("bond", "convertible", "repo")
 
+# --- qualified customer pools (DOMAIN.md, "Qualified customer pools") ------------------------------
+# Plain constants, kept equal to ``customers.choices.Pool`` / ``PoolReason`` (a test checks it).
+
+#: The pools, in the order the pools export writes them.
+POOLS: tuple[str, ...] = ("margin", "chinext", "star", "bse", "hk_connect", "options")
+REASON_ACCOUNT_AGE = "account_age"
+REASON_ASSETS = "assets"
+REASON_EXPERIENCE = "experience"
+REASON_INSUFFICIENT_HISTORY = "insufficient_history"
+REASON_KNOWLEDGE_TEST = "knowledge_test"
+REASON_RISK_LEVEL = "risk_level"
+REASON_STATUS = "status"
+#: Every reason, sorted: the order a "no" lists its reasons in.
+POOL_REASONS: tuple[str, ...] = tuple(
+    sorted(
+        (
+            REASON_ACCOUNT_AGE,
+            REASON_ASSETS,
+            REASON_EXPERIENCE,
+            REASON_INSUFFICIENT_HISTORY,
+            REASON_KNOWLEDGE_TEST,
+            REASON_RISK_LEVEL,
+            REASON_STATUS,
+        )
+    )
+)
+#: Minimum 20-day average pool assets per pool, yuan.
+POOL_MIN_ASSETS: dict[str, Decimal] = {
+    "margin": Decimal(500_000),
+    "chinext": Decimal(100_000),
+    "star": Decimal(500_000),
+    "bse": Decimal(500_000),
+    "hk_connect": Decimal(500_000),
+    "options": Decimal(500_000),
+}
+#: Pools whose asset condition does not apply to institutions (BSE: "institutions: none").
+POOLS_NO_ASSETS_FOR_INSTITUTIONS = frozenset({"bse"})
+#: Pools that need ≥ :data:`POOL_EXPERIENCE_MONTHS` of trading experience.
+POOLS_NEEDING_EXPERIENCE = frozenset({"chinext", "star", "bse"})
+#: The average of pool assets is over this many trading days ending D; fewer → not eligible.
+POOL_HISTORY_DAYS = 20
+POOL_EXPERIENCE_MONTHS = 24
+#: margin: the customer open ≥ 6 months; options: a credit account open ≥ 6 months.
+POOL_ACCOUNT_AGE_MONTHS = 6
+#: "risk level ≥ C4" (C0 is the lowest category, below C1).
+POOL_MARGIN_RISK_LEVELS = ("C4", "C5")
+PROFESSIONAL_CLASSES = ("professional_i", "professional_ii", "professional_iii")
+#: A customer in one of these statuses is never eligible.
+POOL_BLOCKING_STATUSES = ("frozen", "lost", "closed")
+INSTITUTION = "institution"
+#: The CRM knowledge test that the options pool needs.
+OPTIONS_KNOWLEDGE_TEST = "options"
+
 _POSITION_KEY = ("counter", "fund_account", "exchange", "security_code")
 _SECURITY_KEY = ("exchange", "security_code")
 
@@ -147,6 +200,48 @@ CUSTOMER_INDICATORS_SCHEMA = ibis.schema(
         "avg_assets_20d": WIDE,
         "avg_assets_20d_days": "int64",
         "avg_assets_20d_partial": "boolean",
+        #: total_assets of normal accounts + net_assets of credit accounts (DOMAIN.md, pools)
+        "pool_assets": WIDE,
+    }
+)
+#: The customer master carried day to day: what the pools need of the counters' customers.
+CUSTOMERS_SCHEMA = ibis.schema(
+    {
+        "trade_date": "date",
+        "customer_no": "string",
+        "counter": "string",
+        "customer_type": "string",
+        #: the counters' customer fields the segmentation and the tags read (carried like the rest)
+        "branch_code": "string",
+        "birth_date": "date",
+        "gender": "string",
+        "status": "string",
+        "open_date": "date",
+        #: the counter's field; null when it says 0 or empty
+        "first_trade_date": "date",
+        #: the first trading day with a trade of one of the customer's accounts
+        "first_trade_seen": "date",
+        "risk_level": "string",
+        "risk_expiry": "date",
+        #: the day the counter's risk_level or risk_expiry last changed (first seen: that day)
+        "risk_updated_on": "date",
+        "investor_class": "string",
+        #: the day the counter's investor_class last changed (first seen: that day)
+        "class_updated_on": "date",
+    }
+)
+#: One row per customer (with a CNY account on D) and pool.
+POOLS_SCHEMA = ibis.schema(
+    {
+        "trade_date": "date",
+        "customer_no": "string",
+        "pool": "string",
+        "eligible": "boolean",
+        #: failed reasons, sorted, joined by ";" (empty when eligible)
+        "reasons": "string",
+        #: mean pool assets over the days of the window the customer has (``history_days``)
+        "avg_pool_assets": WIDE,
+        "history_days": "int64",
     }
 )
 RECONCILIATION_SCHEMA = ibis.schema(
@@ -909,7 +1004,11 @@ def customer_indicators(
         **{
             name: acc[name].sum().cast("int64" if name in COUNT_INDICATORS else WIDE)
             for name in INDICATORS
-        }
+        },
+        # DOMAIN.md, "Qualified customer pools": margin-financed holdings do not count.
+        pool_assets=ibis.ifelse(acc.account_type == "credit", acc.net_assets, acc.total_assets)
+        .sum()
+        .cast(WIDE),
     )
     window_days = sorted(w for w in window if w <= day)[-AVG_ASSETS_DAYS:]
     totals = today.select(
@@ -939,6 +1038,7 @@ def customer_indicators(
         avg_assets_20d=means.avg_assets_20d,
         avg_assets_20d_days=means.days,
         avg_assets_20d_partial=means.days < AVG_ASSETS_DAYS,
+        pool_assets=today.pool_assets,
     )
     return _conform(result, CUSTOMER_INDICATORS_SCHEMA)
 
@@ -1158,6 +1258,334 @@ def dq_warnings(
                     " sell(s) on the counter's initial day: no previous average cost,"
                     " not in realized_pnl"
                 ),
+            )
+        )
+    return ibis.union(*parts, distinct=False)
+
+
+# --- Customer master ------------------------------------------------------------------------------
+
+
+def customers_step(
+    *,
+    previous: ir.Table | None,
+    customers: ir.Table,
+    accounts: ir.Table,
+    trades: ir.Table,
+    day: date,
+) -> ir.Table:
+    """The customer master at the end of d: what the qualified pools, the segmentation (branch)
+    and the tags (branch, birth date, gender) need (``CUSTOMERS_SCHEMA``).
+
+    The customers flow delivers only new or changed customers (COUNTERS.md, customers: "later
+    rows for the same customer replace earlier ones"), so the master is the previous day's with
+    d's rows replacing earlier ones (the later line wins within a day).
+
+    - ``risk_updated_on`` is the day the counter's ``risk_level`` or ``risk_expiry`` last changed
+      (a customer's first day counts as a change); ``class_updated_on`` likewise for
+      ``investor_class``. A CRM fact wins over the counter's when it is dated on or after it.
+    - ``first_trade_seen`` is the first trading day a trade of any of the customer's fund
+      accounts was seen; experience counts from it when the counter's ``first_trade_date`` is
+      empty (DOMAIN.md, "Qualified customer pools").
+
+    Parameters
+    ----------
+    previous
+        This function's result for the previous trading day (None on a first day).
+    customers, trades
+        d's customers and trades flows.
+    accounts
+        :func:`accounts_step` of d (every account known on d, any currency).
+    """
+    previous = _nullable(previous)
+    customers = _nullable(customers)
+    accounts = _nullable(accounts)
+    trades = _nullable(trades)
+    d = ibis.literal(day)
+    latest_line = customers.group_by("customer_no").aggregate(line=customers.line.max())
+    todays = customers.semi_join(latest_line, ["customer_no", "line"])
+
+    def same(a: ir.Value, b: ir.Value) -> ir.BooleanValue:
+        # null-safe equality, the same on every engine
+        return (a.isnull() & b.isnull()) | (a == b).fill_null(False)
+
+    columns = list(CUSTOMERS_SCHEMA.names)
+    if previous is not None:
+        prev = previous.select(
+            customer_no=previous.customer_no,
+            p_known=ibis.literal(True),
+            p_risk_level=previous.risk_level,
+            p_risk_expiry=previous.risk_expiry,
+            p_risk_updated_on=previous.risk_updated_on,
+            p_class=previous.investor_class,
+            p_class_updated_on=previous.class_updated_on,
+            p_seen=previous.first_trade_seen,
+        )
+        joined = todays.left_join(prev, "customer_no")
+        known = prev.p_known.fill_null(False)
+        risk_kept = (
+            known
+            & same(todays.risk_level, prev.p_risk_level)
+            & same(todays.risk_expiry, prev.p_risk_expiry)
+        )
+        class_kept = known & same(todays.investor_class, prev.p_class)
+        changed = joined.select(
+            trade_date=d,
+            customer_no=todays.customer_no,
+            counter=todays.counter,
+            customer_type=todays.customer_type,
+            branch_code=todays.branch_code,
+            birth_date=todays.birth_date,
+            gender=todays.gender,
+            status=todays.status,
+            open_date=todays.open_date,
+            first_trade_date=todays.first_trade_date,
+            first_trade_seen=prev.p_seen,
+            risk_level=todays.risk_level,
+            risk_expiry=todays.risk_expiry,
+            risk_updated_on=ibis.ifelse(risk_kept, prev.p_risk_updated_on, d),
+            investor_class=todays.investor_class,
+            class_updated_on=ibis.ifelse(class_kept, prev.p_class_updated_on, d),
+        )
+        kept = previous.anti_join(todays, "customer_no").mutate(trade_date=d)
+        master = ibis.union(
+            _conform(changed, CUSTOMERS_SCHEMA), _conform(kept, CUSTOMERS_SCHEMA), distinct=False
+        )
+    else:
+        master = _conform(
+            todays.mutate(
+                trade_date=d,
+                first_trade_seen=ibis.null().cast("date"),
+                risk_updated_on=d,
+                class_updated_on=d,
+            ),
+            CUSTOMERS_SCHEMA,
+        )
+    owners = accounts.select("fund_account", "customer_no")
+    traded = trades.inner_join(owners, "fund_account").select(owners.customer_no)
+    traded = traded.group_by("customer_no").aggregate(trades=traded.count())
+    marked = master.left_join(traded, "customer_no")
+    result = marked.select(
+        **{c: master[c] for c in columns if c != "first_trade_seen"},
+        first_trade_seen=master.first_trade_seen.coalesce(
+            ibis.ifelse(traded.trades.notnull(), d, ibis.null().cast("date"))
+        ),
+    )
+    return _conform(result, CUSTOMERS_SCHEMA)
+
+
+# --- Qualified customer pools ---------------------------------------------------------------------
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` + ``months`` calendar months, clamped to the end of the month (08-31 + 6 → 02-28)."""
+    import calendar
+
+    years, month0 = divmod(day.month - 1 + months, 12)
+    year, month = day.year + years, month0 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def months_cutoff(day: date, months: int) -> date:
+    """The latest start ``s`` with ``add_months(s, months) <= day``: "open ≥ N months at D" is
+    ``start <= months_cutoff(D, N)``. Computed once per day here, so the engines only compare
+    dates (DuckDB and Spark add months to a date in their own ways; this is the same on both)."""
+    from datetime import timedelta
+
+    cutoff = add_months(day, -months)
+    while add_months(cutoff + timedelta(days=1), months) <= day:
+        cutoff += timedelta(days=1)
+    return cutoff
+
+
+def _latest_fact(table: ir.Table, on: str, tie_breaks: Sequence[str]) -> ir.Table:
+    """Per customer, the fact with the latest ``on`` date (ties: the greatest ``tie_breaks``)."""
+    order = [ibis.desc(table[on]), *[ibis.desc(table[c]) for c in tie_breaks]]
+    ranked = table.mutate(_rank=ibis.row_number().over(group_by="customer_no", order_by=order))
+    return ranked.filter(ranked._rank == 0).drop("_rank")
+
+
+def _reasons(flags: Sequence[tuple[str, ir.BooleanValue]]) -> tuple[ir.StringValue, ir.BooleanValue]:
+    """The failed reasons, sorted and ``;``-joined, and whether there is none."""
+    joined: ir.StringValue = ibis.literal("")
+    for reason, failed in sorted(flags, key=lambda item: item[0]):
+        joined = joined + ibis.ifelse(failed, ibis.literal(";" + reason), ibis.literal(""))
+    none = joined == ""
+    return ibis.ifelse(none, ibis.literal(""), joined.substr(1)), none
+
+
+def pools(
+    *,
+    customer_indicators: ir.Table,
+    history: ir.Table | None,
+    window: Sequence[date],
+    customers: ir.Table,
+    accounts: ir.Table,
+    assessments: ir.Table,
+    investor_classes: ir.Table,
+    knowledge_tests: ir.Table,
+    day: date,
+) -> ir.Table:
+    """Every qualified pool of every customer with a CNY account on d (DOMAIN.md, "Qualified
+    customer pools"), one row per customer and pool (``POOLS_SCHEMA``).
+
+    - Pool assets of a day = total_assets of normal accounts + net_assets of credit accounts
+      (``pool_assets`` of :func:`customer_indicators`); the average is over the 20 trading days
+      ending d. With fewer days (days before the customer had a CNY account do not count) the
+      customer is not eligible (``insufficient_history``) and ``assets`` is not evaluated. The
+      comparison is exact: Σ ≥ threshold × 20.
+    - ``status``: frozen, lost or closed, never eligible.
+    - ``experience``: the counter's first_trade_date, or the first trade seen; ≥ 24 months.
+    - ``account_age``: margin: the customer's open_date ≥ 6 months; options: a credit account
+      (not closed) opened ≥ 6 months before d. "≥ N months" is calendar months, end-of-month
+      clamped (:func:`months_cutoff`).
+    - ``risk_level``: margin needs a valid (risk_expiry ≥ d) C4 or C5, or a professional investor.
+      The latest CRM assessment dated ≤ d wins over the counter's when dated on or after the day
+      the counter's risk fields last changed; a CRM class recognition likewise.
+    - ``knowledge_test``: options needs a passed ``options`` test in the CRM dated ≤ d.
+    - BSE has no asset condition for institutions.
+
+    Parameters
+    ----------
+    customer_indicators
+        :func:`customer_indicators` of d (its customers are the ones evaluated).
+    history
+        Earlier ``customer_no, trade_date, pool_assets`` covering the window (None when none).
+    window
+        The last :data:`POOL_HISTORY_DAYS` trading days ending d.
+    customers
+        :func:`customers_step` of d.
+    accounts
+        :func:`accounts_step` of d.
+    assessments, investor_classes, knowledge_tests
+        The CRM facts (``schema.CRM_*_SCHEMA``), any dates: those after d are ignored.
+    """
+    customer_indicators = _nullable(customer_indicators)
+    history = _nullable(history)
+    customers = _nullable(customers)
+    accounts = _nullable(accounts)
+    assessments = _nullable(assessments)
+    investor_classes = _nullable(investor_classes)
+    knowledge_tests = _nullable(knowledge_tests)
+    d = ibis.literal(day)
+    window_days = sorted(w for w in window if w <= day)[-POOL_HISTORY_DAYS:]
+    ci = customer_indicators
+    totals = ci.select("customer_no", trade_date=d, pool_assets=ci.pool_assets.cast(WIDE))
+    earlier_days = [w for w in window_days if w != day]
+    if history is not None and earlier_days:
+        earlier = history.filter(history.trade_date.isin(earlier_days)).select(
+            "customer_no",
+            trade_date=history.trade_date.cast("date"),
+            pool_assets=history.pool_assets.cast(WIDE),
+        )
+        totals = totals.union(earlier, distinct=False)
+    stats = totals.group_by("customer_no").aggregate(
+        assets_sum=totals.pool_assets.sum().cast(WIDE), days=totals.count().cast("int64")
+    )
+    stats = with_quotients(stats, avg_pool_assets=(stats.assets_sum, stats.days))
+
+    credit = accounts.filter((accounts.account_type == "credit") & (accounts.status != "closed"))
+    credit = credit.group_by("customer_no").aggregate(credit_open=credit.open_date.min())
+
+    crm_risk = _latest_fact(
+        assessments.filter(assessments.assessed_on <= d), "assessed_on", ("risk_expiry", "risk_level")
+    ).select(
+        "customer_no",
+        crm_assessed_on="assessed_on",
+        crm_risk_level="risk_level",
+        crm_risk_expiry="risk_expiry",
+    )
+    crm_class = _latest_fact(
+        investor_classes.filter(investor_classes.effective_on <= d), "effective_on", ("investor_class",)
+    ).select("customer_no", crm_effective_on="effective_on", crm_class="investor_class")
+    passed = knowledge_tests.filter(
+        (knowledge_tests.test == OPTIONS_KNOWLEDGE_TEST) & (knowledge_tests.passed_on <= d)
+    )
+    passed = passed.group_by("customer_no").aggregate(tests=passed.count())
+
+    base = ci.select("customer_no")
+    m = customers
+    joined = (
+        base.left_join(stats, "customer_no")
+        .left_join(m, "customer_no")
+        .left_join(credit, "customer_no")
+        .left_join(crm_risk, "customer_no")
+        .left_join(crm_class, "customer_no")
+        .left_join(passed, "customer_no")
+    )
+    crm_risk_wins = crm_risk.crm_assessed_on.notnull() & (
+        m.risk_updated_on.isnull() | (crm_risk.crm_assessed_on >= m.risk_updated_on)
+    ).fill_null(False)
+    crm_class_wins = crm_class.crm_effective_on.notnull() & (
+        m.class_updated_on.isnull() | (crm_class.crm_effective_on >= m.class_updated_on)
+    ).fill_null(False)
+    facts = joined.select(
+        customer_no=base.customer_no,
+        assets_sum=stats.assets_sum,
+        days=stats.days,
+        avg_pool_assets=stats.avg_pool_assets,
+        customer_type=m.customer_type,
+        status=m.status,
+        open_date=m.open_date,
+        experience_from=m.first_trade_date.coalesce(m.first_trade_seen),
+        risk_level=ibis.ifelse(crm_risk_wins, crm_risk.crm_risk_level, m.risk_level),
+        risk_expiry=ibis.ifelse(crm_risk_wins, crm_risk.crm_risk_expiry, m.risk_expiry),
+        investor_class=ibis.ifelse(crm_class_wins, crm_class.crm_class, m.investor_class),
+        credit_open=credit.credit_open,
+        tested=passed.tests.notnull(),
+    )
+
+    f = facts
+    account_cutoff = ibis.literal(months_cutoff(day, POOL_ACCOUNT_AGE_MONTHS))
+    experience_cutoff = ibis.literal(months_cutoff(day, POOL_EXPERIENCE_MONTHS))
+    status = f.status.isin(list(POOL_BLOCKING_STATUSES)).fill_null(False)
+    short_history = (f.days < POOL_HISTORY_DAYS).fill_null(True)
+    experience = (f.experience_from > experience_cutoff).fill_null(True)
+    customer_age = (f.open_date > account_cutoff).fill_null(True)
+    credit_age = (f.credit_open > account_cutoff).fill_null(True)
+    professional = f.investor_class.isin(list(PROFESSIONAL_CLASSES)).fill_null(False)
+    valid_level = (
+        f.risk_level.isin(list(POOL_MARGIN_RISK_LEVELS)) & (f.risk_expiry >= d)
+    ).fill_null(False)
+    risk = ~(professional | valid_level)
+    institution = (f.customer_type == INSTITUTION).fill_null(False)
+
+    def assets(pool: str) -> ir.BooleanValue:
+        needed = ibis.literal(POOL_MIN_ASSETS[pool] * POOL_HISTORY_DAYS).cast(WIDE)
+        failed = ~short_history & (f.assets_sum < needed).fill_null(True)
+        if pool in POOLS_NO_ASSETS_FOR_INSTITUTIONS:
+            failed = failed & ~institution
+        return failed
+
+    def common(pool: str) -> list[tuple[str, ir.BooleanValue]]:
+        flags = [
+            (REASON_STATUS, status),
+            (REASON_INSUFFICIENT_HISTORY, short_history),
+            (REASON_ASSETS, assets(pool)),
+        ]
+        if pool in POOLS_NEEDING_EXPERIENCE:
+            flags.append((REASON_EXPERIENCE, experience))
+        return flags
+
+    extra: dict[str, list[tuple[str, ir.BooleanValue]]] = {
+        "margin": [(REASON_ACCOUNT_AGE, customer_age), (REASON_RISK_LEVEL, risk)],
+        "options": [(REASON_ACCOUNT_AGE, credit_age), (REASON_KNOWLEDGE_TEST, ~f.tested)],
+    }
+    parts = []
+    for pool in POOLS:
+        reasons, none = _reasons([*common(pool), *extra.get(pool, [])])
+        parts.append(
+            _conform(
+                f.select(
+                    trade_date=d,
+                    customer_no=f.customer_no,
+                    pool=ibis.literal(pool),
+                    eligible=none,
+                    reasons=reasons,
+                    avg_pool_assets=f.avg_pool_assets,
+                    history_days=f.days,
+                ),
+                POOLS_SCHEMA,
             )
         )
     return ibis.union(*parts, distinct=False)

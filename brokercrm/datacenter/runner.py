@@ -12,6 +12,10 @@ Snapshot layout, under ``data_dir/warehouse/snapshots``::
         account_indicators/trade_date=YYYY-MM-DD/part-0.parquet
         customer_indicators/...  positions/...  reconciliation/...  dq_warnings/...
         accounts/...  closes/... (state carried to the next day: cash, account master, closes)
+        customers/...            the customer master (carried; branch, birth date, gender too)
+        commission_months/ tier_state/ abcd_sums/   segmentation state (carried)
+        tier_changes/ abcd_daily/ segments/         tiers and ABCD classes (segments.stage)
+        tags/...                 the tags of the day, long: customer_no, tag_code (tagengine)
 
 A run builds a new version in a staging folder (hard links for the days it keeps, new files for
 the days it computes) and publishes it by replacing ``CURRENT``; a run that dies leaves the last
@@ -45,16 +49,33 @@ from brokercrm.datacenter import pipeline as pl
 from brokercrm.datacenter import warehouse
 from brokercrm.datacenter.dictionaries import STANDARD_TABLES
 from brokercrm.datacenter.schema import table_schema
+from brokercrm.segments import pipeline as sp
+from brokercrm.segments.stage import segments_stage
+from brokercrm.tagengine import features as tf
+from brokercrm.tagengine.catalogue import BUILTIN_TAGS, Catalogue, compute_tags, load_catalogue
 
 ENGINES = ("duckdb", "spark")
+
+#: The tags of a day, long form: one row per customer and tag they carry (a customer without
+#: tags has no row). Long rather than one column per tag: a tag is data (head office adds one
+#: without a release, so the columns would change), most customers carry few of the 150 tags,
+#: and both readers want the long form: the export joins a customer's codes, the publish diffs
+#: (customer, tag) pairs.
+TAGS_SCHEMA = ibis.schema({"trade_date": "date", "customer_no": "string", "tag_code": "string"})
 
 #: Snapshot tables and their schemas, in the order a day writes them.
 SNAPSHOT_TABLES: Mapping[str, ibis.Schema] = {
     "closes": pl.CLOSES_SCHEMA,
     "accounts": pl.ACCOUNTS_SCHEMA,
+    "customers": pl.CUSTOMERS_SCHEMA,
     "positions": pl.POSITIONS_SCHEMA,
     "account_indicators": pl.ACCOUNT_INDICATORS_SCHEMA,
     "customer_indicators": pl.CUSTOMER_INDICATORS_SCHEMA,
+    "pools": pl.POOLS_SCHEMA,
+    # segments.pipeline: tier state, commission months, ABCD sums (carried), tier changes, the
+    # ABCD day values (subtracted 250 days later) and the segments (tier + class) of the day
+    **sp.SEGMENT_SCHEMAS,
+    "tags": TAGS_SCHEMA,
     "reconciliation": pl.RECONCILIATION_SCHEMA,
     "dq_warnings": pl.DQ_WARNINGS_SCHEMA,
 }
@@ -62,16 +83,37 @@ SNAPSHOT_TABLES: Mapping[str, ibis.Schema] = {
 SORT_KEYS: Mapping[str, tuple[str, ...]] = {
     "closes": ("exchange", "security_code"),
     "accounts": ("fund_account",),
+    "customers": ("customer_no",),
     "positions": ("fund_account", "exchange", "security_code"),
     "account_indicators": ("fund_account",),
     "customer_indicators": ("customer_no",),
+    "pools": ("customer_no", "pool"),
+    **sp.SEGMENT_SORT_KEYS,
+    "tags": ("customer_no", "tag_code"),
     "reconciliation": ("kind", "fund_account", "exchange", "security_code"),
     "dq_warnings": ("kind", "counter", "fund_account", "exchange", "security_code"),
 }
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
-#: What avg_assets_20d needs of earlier days (COUNTERS.md, "Per customer").
-_HISTORY_COLUMNS = ("customer_no", "trade_date", "total_assets")
+#: What avg_assets_20d and the pools' average need of earlier days (COUNTERS.md, "Per customer";
+#: DOMAIN.md, "Qualified customer pools").
+_HISTORY_COLUMNS = ("customer_no", "trade_date", "total_assets", "pool_assets")
+#: What a run keeps in memory of each earlier day's customer indicators: the columns above and
+#: those the tags' windows read (``tagengine.features.REQUIRED_COLUMNS["history"]``).
+_KEPT_HISTORY_COLUMNS = tuple(dict.fromkeys([*_HISTORY_COLUMNS, *tf.REQUIRED_COLUMNS["history"]]))
+#: What the tags read of each earlier day's trades.
+_TRADE_COLUMNS = tf.REQUIRED_COLUMNS["trades"]
+#: Carried from one day to the next (the previous day's table is the next day's input).
+_CARRIED = ("closes", "accounts", "customers", "positions", "tier_state", "commission_months", "abcd_sums")
+#: The snapshot layout. A published version of another layout is recomputed from the first day.
+#: 3: segments (tiers, ABCD) and tags; branch, birth date and gender in ``customers``.
+LAYOUT = 3
+#: The date column of each CRM fact table (``schema.CRM_FACT_FILES``).
+CRM_DATE_COLUMNS: Mapping[str, str] = {
+    "assessments.parquet": "assessed_on",
+    "investor_classes.parquet": "effective_on",
+    "knowledge_tests.parquet": "passed_on",
+}
 
 ERR_ENGINE = "unknown engine {engine!r}: choose one of duckdb, spark"
 ERR_LOCKED = "another pipeline run holds {path}"
@@ -96,6 +138,8 @@ class PipelineResult:
     seconds: float = 0.0
     #: Rows per snapshot table written by this run.
     rows: Mapping[str, int] = field(default_factory=dict)
+    #: Days kept whose pools were recomputed because the CRM facts as of that day changed.
+    pools_recomputed: tuple[date, ...] = ()
 
 
 # --- engine ---------------------------------------------------------------------------------------
@@ -160,6 +204,18 @@ def _partition(version: Path, table: str, day: date) -> Path:
     return version / table / f"trade_date={day.isoformat()}" / "part-0.parquet"
 
 
+def snapshot_fingerprint(*, data_dir: Path, table: str, day: date) -> str:
+    """sha-256 of one day's published snapshot file ("" when there is none): a re-run writes the
+    same bytes, so an unchanged fingerprint is an unchanged table."""
+    version = current_version(data_dir)
+    if version is None:
+        return ""
+    path = _partition(version, table, day)
+    if not path.exists():
+        return ""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def read_snapshot(*, data_dir: Path, table: str, day: date) -> pa.Table | None:
     """One day of a published snapshot table, or None when that day is not computed."""
     version = current_version(data_dir)
@@ -189,8 +245,76 @@ def _fingerprint(entries: list[tuple[str, Mapping]]) -> str:
     return digest.hexdigest()
 
 
+def segmentation_fingerprint(
+    *,
+    thresholds: Mapping[str, sp.TierThreshold],
+    catalogue: Catalogue,
+    industries: pa.Table | None,
+) -> str:
+    """The identity of what the segment and tag stages take besides the flows: the tier
+    thresholds, the tags' codes and rules, and the reference industries. Part of every day's
+    fingerprint: a change of any of them recomputes the computed days (the tier state carries
+    forward, so from the first)."""
+    digest = hashlib.sha256()
+    digest.update(
+        json.dumps(
+            {
+                "thresholds": {
+                    tier: [str(t.avg_assets), str(t.net_commission)] for tier, t in sorted(thresholds.items())
+                },
+                "tags": [[tag.code, tag.rule] for tag in catalogue],
+            },
+            sort_keys=True,
+        ).encode()
+    )
+    if industries is not None:
+        ordered = industries.sort_by([(c, "ascending") for c in industries.column_names])
+        for values in zip(*(ordered.column(c).to_pylist() for c in ordered.column_names)):
+            digest.update(json.dumps(values).encode() + b"\n")
+    return digest.hexdigest()
+
+
+def _day_fingerprint(inputs: str, *, evaluation_day: bool, segmentation: str) -> str:
+    """A day's fingerprint: its inputs (:func:`_fingerprint`), whether it is a tier evaluation
+    day (``segments.pipeline.is_evaluation_day``: it changes when the next month's first day
+    arrives after a month ending in holidays) and :func:`segmentation_fingerprint`."""
+    return hashlib.sha256(json.dumps([inputs, evaluation_day, segmentation]).encode()).hexdigest()
+
+
+def _evaluation_days(calendar: list[date]) -> dict[date, bool]:
+    """``is_evaluation_day`` of every day of the calendar (each judged by the day after it)."""
+    return {d: sp.is_evaluation_day(calendar[i : i + 2], d) for i, d in enumerate(calendar)}
+
+
 def _read_flow(data_dir: Path, table: str, day: date) -> pa.Table:
     return warehouse.read_flows(data_dir, table, start=day, end=day)
+
+
+def crm_fingerprints(crm: Mapping[str, pa.Table], days: list[date]) -> dict[date, str]:
+    """Per day D, the identity of the CRM facts that count as of D (those dated on or before D).
+
+    A fact recorded after a run, dated on or before a computed day, changes that day's
+    fingerprint and every later one's: :func:`pipeline_run` then recomputes those days' pools.
+    """
+    lines: dict[date, list[str]] = {}
+    for name in sorted(crm):
+        table = crm[name]
+        if table.num_rows == 0:
+            continue
+        dates = table.column(CRM_DATE_COLUMNS[name]).to_pylist()
+        columns = [table.column(c).to_pylist() for c in table.column_names]
+        for when, values in zip(dates, zip(*columns)):
+            if when is not None:
+                lines.setdefault(when, []).append(json.dumps([name, *values], default=str))
+    digest = hashlib.sha256()
+    pending = sorted(lines)
+    result: dict[date, str] = {}
+    for day in sorted(days):
+        while pending and pending[0] <= day:
+            for line in sorted(lines[pending.pop(0)]):
+                digest.update(line.encode() + b"\n")
+        result[day] = digest.copy().hexdigest()
+    return result
 
 
 # --- manifest and publication ---------------------------------------------------------------------
@@ -403,6 +527,8 @@ def pipeline_run(
     date_to: date | None = None,
     engine: str = "duckdb",
     progress: Callable[[int, int, date], None] | None = None,
+    thresholds: Mapping[str, sp.TierThreshold] | None = None,
+    catalogue: Catalogue | None = None,
 ) -> PipelineResult:
     """Compute the base indicators of every ingested trading day not yet computed, and publish them.
 
@@ -427,8 +553,16 @@ def pipeline_run(
         ``duckdb`` (default) or ``spark``.
     progress
         Called after each day as ``progress(done, total, day)``.
+    thresholds
+        The tier thresholds in force (``segments.selectors.tier_policy_thresholds``; default
+        ``segments.pipeline.DEFAULT_TIER_THRESHOLDS``).
+    catalogue
+        The tags (``tagengine.catalogue``; default the built-in ones).
     """
     started = time.monotonic()
+    thresholds = sp.DEFAULT_TIER_THRESHOLDS if thresholds is None else thresholds
+    sp.validate_thresholds(thresholds)
+    catalogue = load_catalogue(BUILTIN_TAGS) if catalogue is None else catalogue
     data_dir = Path(data_dir)
     if engine not in ENGINES:
         raise ValueError(ERR_ENGINE.format(engine=engine))
@@ -445,12 +579,26 @@ def pipeline_run(
             else:
                 break
         pending = tuple(d for d in calendar if d not in ready)
+        industries = warehouse.read_industry(data_dir)
+        segmentation = segmentation_fingerprint(
+            thresholds=thresholds, catalogue=catalogue, industries=industries
+        )
+        evaluation = _evaluation_days(calendar)
         fingerprints = {
-            d: _fingerprint([(c, registries[c][d]) for c in days_of if d in days_of[c]])
+            d: _day_fingerprint(
+                _fingerprint([(c, registries[c][d]) for c in days_of if d in days_of[c]]),
+                evaluation_day=evaluation[d],
+                segmentation=segmentation,
+            )
             for d in ready
         }
         published = current_version(data_dir)
         manifest = _read_manifest(published)
+        if manifest.get("layout") != LAYOUT and ready:
+            # Another snapshot layout (an older version of this code): recompute every day.
+            date_from = ready[0]
+        crm = warehouse.read_crm_facts(data_dir)
+        crm_days = crm_fingerprints(crm, ready)
         keep, todo = _plan(
             ready=ready,
             fingerprints=fingerprints,
@@ -459,7 +607,8 @@ def pipeline_run(
             date_from=date_from,
             date_to=date_to,
         )
-        if not todo:
+        repool = [d for d in keep if manifest["days"][d.isoformat()].get("crm") != crm_days[d]]
+        if not todo and not repool:
             _clean(data_dir, {published.name} if published else set())
             return PipelineResult(
                 computed=(),
@@ -477,50 +626,89 @@ def pipeline_run(
         try:
             for d in keep:
                 for table in SNAPSHOT_TABLES:
+                    if table == "pools" and d in repool:
+                        continue
                     src = _partition(published, table, d)
                     if src.exists():
                         _link_or_copy(src, _partition(staging, table, d))
             totals = {table: 0 for table in SNAPSHOT_TABLES}
+            for d in repool:
+                # Only the CRM facts as of d changed: the day's indicators and state stand.
+                arrow = compute_pools(
+                    con=con,
+                    day=d,
+                    window=_window(calendar, d),
+                    customer_indicators=_state(staging, "customer_indicators", d),
+                    customer_history=[
+                        h
+                        for w in _window(calendar, d)[:-1]
+                        if (h := _state(staging, "customer_indicators", w, _HISTORY_COLUMNS))
+                        is not None
+                    ],
+                    customers=_state(staging, "customers", d),
+                    accounts=_state(staging, "accounts", d),
+                    crm=crm,
+                )
+                _write(arrow, _partition(staging, "pools", d), SNAPSHOT_TABLES["pools"])
+                totals["pools"] += arrow.num_rows
             customer_history: dict[date, pa.Table] = {}
+            trades_history: dict[date, pa.Table] = {}
             # The state carried from one day to the next stays in memory during a run; only the
             # first day reads it back from the published version.
-            first_previous = _previous(calendar, todo[0])
+            first_previous = _previous(calendar, todo[0]) if todo else None
             if first_previous is not None and first_previous not in keep:
                 raise RuntimeError(ERR_NO_STATE.format(day=first_previous))
-            carry = {
-                t: _state(staging, t, first_previous) for t in ("closes", "accounts", "positions")
-            }
+            carry = {t: _state(staging, t, first_previous) if todo else None for t in _CARRIED}
             for index, day in enumerate(todo):
-                position = calendar.index(day)
                 previous_day = _previous(calendar, day)
-                window = calendar[max(0, position - pl.AVG_ASSETS_DAYS + 1) : position + 1]
-                for w in window[:-1]:
+                window = _window(calendar, day)
+                tag_window = _tag_window(calendar, day)
+                trade_window = tag_window[-tf.TRADES_DAYS :]
+                for w in tag_window[:-1]:
                     if w not in customer_history:
-                        # Only the columns avg_assets_20d needs: a full day is ~20 decimals.
-                        old = _state(staging, "customer_indicators", w, _HISTORY_COLUMNS)
+                        # Only the columns avg_assets_20d, the pools and the tags' windows need
+                        # (a full day is ~40 columns); read once per run, then kept in memory.
+                        old = _state(staging, "customer_indicators", w, _KEPT_HISTORY_COLUMNS)
                         if old is not None:
-                            customer_history[w] = old.select(list(_HISTORY_COLUMNS))
+                            customer_history[w] = old.select(list(_KEPT_HISTORY_COLUMNS))
                 for w in list(customer_history):
-                    if w not in window:
+                    if w not in tag_window:
                         del customer_history[w]
+                for w in trade_window[:-1]:
+                    if w not in trades_history:
+                        trades_history[w] = _read_flow(data_dir, "trades", w).select(list(_TRADE_COLUMNS))
+                for w in list(trades_history):
+                    if w not in trade_window:
+                        del trades_history[w]
+                flows = {table: _read_flow(data_dir, table, day) for table in STANDARD_TABLES}
+                trades_history[day] = flows["trades"].select(list(_TRADE_COLUMNS))
+                leaving_day = sp.abcd_leaving_day(calendar, day)
                 written = compute_day(
                     con=con,
                     day=day,
                     previous_day=previous_day,
                     window=window,
                     opening_counters=sorted(c for c, first in initial_days.items() if first == day),
-                    flows={table: _read_flow(data_dir, table, day) for table in STANDARD_TABLES},
-                    closes=carry["closes"],
-                    accounts=carry["accounts"],
-                    positions=carry["positions"],
+                    flows=flows,
                     customer_history=[
                         customer_history[w] for w in window[:-1] if w in customer_history
                     ],
+                    crm=crm,
+                    trading_days=calendar,
+                    tag_history=[
+                        customer_history[w] for w in tag_window[:-1] if w in customer_history
+                    ],
+                    trades_history=[trades_history[w] for w in trade_window if w in trades_history],
+                    leaving=_state(staging, "abcd_daily", leaving_day),
+                    industries=industries,
+                    thresholds=thresholds,
+                    catalogue=catalogue,
+                    **carry,
                 )
                 for table, arrow in written.items():
                     _write(arrow, _partition(staging, table, day), SNAPSHOT_TABLES[table])
                 customer_history[day] = written["customer_indicators"].select(
-                    list(_HISTORY_COLUMNS)
+                    list(_KEPT_HISTORY_COLUMNS)
                 )
                 for table, arrow in written.items():
                     totals[table] += arrow.num_rows
@@ -529,9 +717,11 @@ def pipeline_run(
                     progress(index + 1, len(todo), day)
             new_manifest = {
                 "days": {
-                    d.isoformat(): {"fingerprint": fingerprints[d]} for d in sorted([*keep, *todo])
+                    d.isoformat(): {"fingerprint": fingerprints[d], "crm": crm_days[d]}
+                    for d in sorted([*keep, *todo])
                 },
                 "initial_days": {c: d.isoformat() for c, d in sorted(initial_days.items())},
+                "layout": LAYOUT,
             }
             (staging / MANIFEST).write_text(
                 json.dumps(new_manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8"
@@ -549,7 +739,23 @@ def pipeline_run(
         warnings=totals["dq_warnings"],
         seconds=time.monotonic() - started,
         rows=totals,
+        pools_recomputed=tuple(repool),
     )
+
+
+def _tag_window(calendar: list[date], day: date) -> list[date]:
+    """The trading days ending ``day`` the tags read (``tagengine.features.HISTORY_DAYS`` before
+    it); it covers :func:`_window` and the tags' 60 days of trades."""
+    position = calendar.index(day)
+    days = max(tf.HISTORY_DAYS + 1, pl.AVG_ASSETS_DAYS, pl.POOL_HISTORY_DAYS, tf.TRADES_DAYS)
+    return calendar[max(0, position - days + 1) : position + 1]
+
+
+def _window(calendar: list[date], day: date) -> list[date]:
+    """The last 20 trading days ending ``day`` (avg_assets_20d and the pools' average)."""
+    position = calendar.index(day)
+    days = max(pl.AVG_ASSETS_DAYS, pl.POOL_HISTORY_DAYS)
+    return calendar[max(0, position - days + 1) : position + 1]
 
 
 def compute_day(
@@ -564,6 +770,18 @@ def compute_day(
     accounts: pa.Table | None,
     positions: pa.Table | None,
     customer_history: list[pa.Table],
+    customers: pa.Table | None = None,
+    crm: Mapping[str, pa.Table] | None = None,
+    trading_days: list[date] | None = None,
+    tag_history: list[pa.Table] | None = None,
+    trades_history: list[pa.Table] | None = None,
+    tier_state: pa.Table | None = None,
+    commission_months: pa.Table | None = None,
+    abcd_sums: pa.Table | None = None,
+    leaving: pa.Table | None = None,
+    industries: pa.Table | None = None,
+    thresholds: Mapping[str, sp.TierThreshold] | None = None,
+    catalogue: Catalogue | None = None,
 ) -> dict[str, pa.Table]:
     """Compute one trading day from the previous day's state and the day's flows, without I/O.
 
@@ -579,11 +797,32 @@ def compute_day(
         Counters whose initial day is d (their positions file gives Q and H = Q × cost_price).
     flows
         The day's standard flow tables by name (``schema.table_schema``); a missing one is empty.
-    closes, accounts, positions
-        The previous day's ``closes``, ``accounts`` and ``positions`` (None on a first day).
+    closes, accounts, positions, customers
+        The previous day's ``closes``, ``accounts``, ``positions`` and ``customers`` (None on a
+        first day).
     customer_history
         ``customer_indicators`` of earlier days of the window (at least ``customer_no,
-        trade_date, total_assets``).
+        trade_date, total_assets, pool_assets``).
+    crm
+        The CRM facts (``warehouse.read_crm_facts``); None: none.
+    trading_days
+        The trading calendar (at least up to d; later days tell whether d ends its month, the
+        tier evaluation day). None: ``window``.
+    tag_history
+        ``customer_indicators`` of the ``tagengine.features.HISTORY_DAYS`` trading days before d
+        (``_KEPT_HISTORY_COLUMNS``); None: ``customer_history``.
+    trades_history
+        The ``trades`` flows of the ``tagengine.features.TRADES_DAYS`` trading days ending d
+        (d's included); None: d's alone.
+    tier_state, commission_months, abcd_sums
+        The previous day's segmentation state (``segments.pipeline``; None on a first day).
+    leaving
+        ``abcd_daily`` of ``segments.pipeline.abcd_leaving_day`` (None while the calendar is
+        shorter than the ABCD window).
+    industries
+        The reference industries (``warehouse.read_industry``), or None.
+    thresholds, catalogue
+        The tier thresholds and the tags (defaults: DOMAIN.md's, the built-in tags).
 
     Returns
     -------
@@ -599,6 +838,18 @@ def compute_day(
         accounts=accounts,
         positions=positions,
         customer_history=customer_history,
+        customers=customers,
+        crm=crm,
+        trading_days=sorted(trading_days if trading_days is not None else window),
+        tag_history=tag_history if tag_history is not None else customer_history,
+        trades_history=trades_history,
+        tier_state=tier_state,
+        commission_months=commission_months,
+        abcd_sums=abcd_sums,
+        leaving=leaving,
+        industries=industries,
+        thresholds=sp.DEFAULT_TIER_THRESHOLDS if thresholds is None else thresholds,
+        catalogue=_builtin_catalogue() if catalogue is None else catalogue,
     )
     if con.name == "duckdb":
         tables = _Tables(con, None)
@@ -627,6 +878,18 @@ def _compute_day(
     accounts: pa.Table | None,
     positions: pa.Table | None,
     customer_history: list[pa.Table],
+    customers: pa.Table | None,
+    crm: Mapping[str, pa.Table] | None,
+    trading_days: list[date],
+    tag_history: list[pa.Table],
+    trades_history: list[pa.Table] | None,
+    tier_state: pa.Table | None,
+    commission_months: pa.Table | None,
+    abcd_sums: pa.Table | None,
+    leaving: pa.Table | None,
+    industries: pa.Table | None,
+    thresholds: Mapping[str, sp.TierThreshold],
+    catalogue: Catalogue,
 ) -> dict[str, pa.Table]:
     _memtable = tables  # every table enters the backend by the engine's own path
 
@@ -665,6 +928,17 @@ def _compute_day(
         ),
         pl.ACCOUNTS_SCHEMA,
         SORT_KEYS["accounts"],
+    )
+    written["customers"], customers_t = run(
+        pl.customers_step(
+            previous=_memtable(customers) if customers is not None else None,
+            customers=flow["customers"],
+            accounts=accounts_t,
+            trades=flow["trades"],
+            day=day,
+        ),
+        pl.CUSTOMERS_SCHEMA,
+        SORT_KEYS["customers"],
     )
     previous_positions = _memtable(
         positions if positions is not None else pl.POSITIONS_SCHEMA.to_pyarrow().empty_table()
@@ -710,12 +984,67 @@ def _compute_day(
         if history
         else None
     )
-    written["customer_indicators"], _ = run(
+    written["customer_indicators"], customer_t = run(
         pl.customer_indicators(
             account_indicators=account_t, history=history_t, window=window, day=day
         ),
         pl.CUSTOMER_INDICATORS_SCHEMA,
         SORT_KEYS["customer_indicators"],
+    )
+    written["pools"], _ = run(
+        _pools_expr(
+            tables=_memtable,
+            day=day,
+            window=window,
+            customer_indicators=customer_t,
+            history=history_t,
+            customers=customers_t,
+            accounts=accounts_t,
+            crm=crm,
+        ),
+        pl.POOLS_SCHEMA,
+        SORT_KEYS["pools"],
+    )
+    # Tiers and ABCD classes (segments.stage), then the tags, which read them.
+    written.update(
+        segments_stage(
+            run=run,
+            tables=_memtable,
+            day=day,
+            calendar=trading_days,
+            customer_indicators=customer_t,
+            accounts=accounts_t,
+            cash_flows=flow["cash_flows"],
+            branches=customers_t.select("customer_no", "branch_code"),
+            tier_state=tier_state,
+            commission_months=commission_months,
+            abcd_sums=abcd_sums,
+            leaving=leaving,
+            thresholds=thresholds,
+        )
+    )
+    written["tags"], _ = run(
+        _tags_expr(
+            tables=_memtable,
+            run=run,
+            day=day,
+            trading_days=trading_days,
+            customers=customers_t,
+            customer_indicators=customer_t,
+            tag_history=tag_history,
+            accounts=accounts_t,
+            account_indicators=account_t,
+            positions=positions_t,
+            closes=closes_t,
+            securities=flow["securities"],
+            industries=industries,
+            trades=flows.get("trades") if trades_history is None else None,
+            trades_history=trades_history,
+            segments=_memtable(written["segments"]),
+            catalogue=catalogue,
+        ),
+        TAGS_SCHEMA,
+        SORT_KEYS["tags"],
     )
     written["reconciliation"], _ = run(
         pl.reconciliation(
@@ -743,3 +1072,152 @@ def _compute_day(
         SORT_KEYS["dq_warnings"],
     )
     return written
+
+
+def _builtin_catalogue() -> Catalogue:
+    global _BUILTIN
+    if _BUILTIN is None:
+        _BUILTIN = load_catalogue(BUILTIN_TAGS)
+    return _BUILTIN
+
+
+_BUILTIN: Catalogue | None = None
+
+
+def _tags_expr(
+    *,
+    tables: Callable[[pa.Table], ir.Table],
+    run: Callable[..., tuple[pa.Table, ir.Table]],
+    day: date,
+    trading_days: list[date],
+    customers: ir.Table,
+    customer_indicators: ir.Table,
+    tag_history: list[pa.Table],
+    accounts: ir.Table,
+    account_indicators: ir.Table,
+    positions: ir.Table,
+    closes: ir.Table,
+    securities: ir.Table,
+    industries: pa.Table | None,
+    trades: pa.Table | None,
+    trades_history: list[pa.Table] | None,
+    segments: ir.Table,
+    catalogue: Catalogue,
+) -> ir.Table:
+    """The tags of d, long form (``TAGS_SCHEMA``): the feature table (``tagengine.features``),
+    materialized once, then every tag of ``catalogue`` over it."""
+    columns = [c for c in _KEPT_HISTORY_COLUMNS if c in tf.REQUIRED_COLUMNS["history"]]
+    history = [t.select(columns) for t in tag_history if all(c in t.column_names for c in columns)]
+    history_t = tables(pa.concat_tables([t.cast(history[0].schema) for t in history])) if history else None
+    parts = list(trades_history) if trades_history is not None else []
+    if trades is not None:
+        parts.append(trades)
+    parts = [p.select(list(_TRADE_COLUMNS)) for p in parts] or [
+        table_schema("trades").empty_table().select(list(_TRADE_COLUMNS))
+    ]
+    trades_t = tables(pa.concat_tables([p.cast(parts[0].schema) for p in parts]))
+    calendar = [d for d in trading_days if d <= day][-(tf.HISTORY_DAYS + 1) :]
+    _, features = run(
+        tf.feature_table(
+            day=day,
+            trading_days=calendar,
+            customers=customers,
+            customer_indicators=customer_indicators,
+            history=history_t,
+            accounts=accounts,
+            account_indicators=account_indicators,
+            positions=positions,
+            closes=closes,
+            securities=securities,
+            industries=tables(industries) if industries is not None else None,
+            trades=trades_t,
+            segments=segments,
+        ),
+        tf.FEATURE_SCHEMA,
+    )
+    tags = compute_tags(features, catalogue, day=day)
+    return tags.select(
+        trade_date=ibis.literal(day, type="date"),
+        customer_no=tags.customer_no.cast("string"),
+        tag_code=tags.tag_code.cast("string"),
+    )
+
+
+def _pools_expr(
+    *,
+    tables: Callable[[pa.Table], ir.Table],
+    day: date,
+    window: list[date],
+    customer_indicators: ir.Table,
+    history: ir.Table | None,
+    customers: ir.Table,
+    accounts: ir.Table,
+    crm: Mapping[str, pa.Table] | None,
+) -> ir.Table:
+    from brokercrm.datacenter.schema import CRM_FACT_FILES
+
+    facts: dict[str, ir.Table] = {}
+    for name, schema in CRM_FACT_FILES.items():
+        table = (crm or {}).get(name)
+        if table is None:
+            table = pa.schema([f.with_nullable(True) for f in schema]).empty_table()
+        facts[name] = tables(table)
+    return pl.pools(
+        customer_indicators=customer_indicators,
+        history=history,
+        window=window,
+        customers=customers,
+        accounts=accounts,
+        assessments=facts["assessments.parquet"],
+        investor_classes=facts["investor_classes.parquet"],
+        knowledge_tests=facts["knowledge_tests.parquet"],
+        day=day,
+    )
+
+
+def compute_pools(
+    *,
+    con: ibis.BaseBackend,
+    day: date,
+    window: list[date],
+    customer_indicators: pa.Table,
+    customer_history: list[pa.Table],
+    customers: pa.Table,
+    accounts: pa.Table,
+    crm: Mapping[str, pa.Table] | None,
+) -> pa.Table:
+    """The pools of one computed day from its published state (customer indicators, customer
+    master, accounts) and the CRM facts, without I/O: what a run does to a day whose indicators
+    stand but whose CRM facts changed."""
+
+    def work(tables: _Tables) -> pa.Table:
+        history = [t.select(list(_HISTORY_COLUMNS)) for t in customer_history]
+        history_t = (
+            tables(pa.concat_tables([t.cast(history[0].schema) for t in history]))
+            if history
+            else None
+        )
+        expr = _pools_expr(
+            tables=tables,
+            day=day,
+            window=window,
+            customer_indicators=tables(customer_indicators),
+            history=history_t,
+            customers=tables(customers),
+            accounts=tables(accounts),
+            crm=crm,
+        ).order_by(list(SORT_KEYS["pools"]))
+        return con.to_pyarrow(expr).cast(pl.POOLS_SCHEMA.to_pyarrow())
+
+    if con.name == "duckdb":
+        tables = _Tables(con, None)
+        try:
+            return work(tables)
+        finally:
+            tables.release()
+    with tempfile.TemporaryDirectory(prefix="brokercrm-pools-") as folder:
+        tables = _Tables(con, Path(folder))
+        try:
+            return work(tables)
+        finally:
+            tables.release()

@@ -49,3 +49,43 @@ def table_schema(table: str) -> pa.Schema:
         for name, kind in STANDARD_TABLES[table].items()
     ]
     return pa.schema([*fields, *PROVENANCE])
+
+
+# --- CRM facts the pools read (written by ``brokercrm.kyc``, read by the pipeline) ----------------
+# ``warehouse.crm_facts_path(data_dir)`` holds one Parquet file per table, each written atomically
+# (temporary sibling + rename). A missing file means no facts of that kind. As of a day D a fact
+# counts only if its date is on or before D (DOMAIN.md, "Qualified customer pools").
+
+#: Risk assessments recorded in the CRM (C0 = lowest category, as the counters' risk_level).
+CRM_ASSESSMENTS_SCHEMA = pa.schema(
+    [
+        pa.field("customer_no", pa.string(), nullable=False),
+        pa.field("assessed_on", pa.date32(), nullable=False),
+        pa.field("risk_level", pa.string(), nullable=False),
+        pa.field("risk_expiry", pa.date32(), nullable=False),
+        pa.field("invest_horizon", pa.string()),
+        pa.field("invest_varieties", pa.string()),
+    ]
+)
+#: Professional-investor recognitions and conversions (ordinary / professional_i … iii).
+CRM_INVESTOR_CLASSES_SCHEMA = pa.schema(
+    [
+        pa.field("customer_no", pa.string(), nullable=False),
+        pa.field("effective_on", pa.date32(), nullable=False),
+        pa.field("investor_class", pa.string(), nullable=False),
+    ]
+)
+#: Passed knowledge tests (``test`` = ``options`` for the options pool).
+CRM_KNOWLEDGE_TESTS_SCHEMA = pa.schema(
+    [
+        pa.field("customer_no", pa.string(), nullable=False),
+        pa.field("test", pa.string(), nullable=False),
+        pa.field("passed_on", pa.date32(), nullable=False),
+    ]
+)
+#: File name → schema, under ``warehouse.crm_facts_path(data_dir)``.
+CRM_FACT_FILES: dict[str, pa.Schema] = {
+    "assessments.parquet": CRM_ASSESSMENTS_SCHEMA,
+    "investor_classes.parquet": CRM_INVESTOR_CLASSES_SCHEMA,
+    "knowledge_tests.parquet": CRM_KNOWLEDGE_TESTS_SCHEMA,
+}

@@ -20,11 +20,14 @@ from django.utils import timezone
 
 from brokercrm.config import get_config
 from brokercrm.customers.models import Customer, FundAccount
+from brokercrm.customers.services import leads_convert
 from brokercrm.datacenter import pipeline as pl
 from brokercrm.datacenter import runner, warehouse
 from brokercrm.datacenter.dictionaries import UNKNOWN_INDUSTRY
 from brokercrm.datacenter.exports import to_cents
 from brokercrm.datacenter.models import AccountFlow, FlowKind, Holding, IndicatorDaily, MarginDebt, PublishRun
+from brokercrm.datacenter.models import PoolEligibility
+from brokercrm.kyc.services import assessments_apply_counter
 from brokercrm.org.choices import NodeKind
 from brokercrm.org.models import OrgNode
 from brokercrm.org.services import org_node_ensure
@@ -321,6 +324,52 @@ def _publish_debts(data_dir: Path, day: date, owners: dict[str, int]) -> int:
     return len(rows)
 
 
+def _publish_pools(data_dir: Path, day: date, ids: dict[str, int]) -> int:
+    """The pools of the latest computed day (DOMAIN.md, "Qualified customer pools"): only rows
+    whose result changed are written (``as_of`` = ``day`` on those), in batches of customers —
+    one read and one upsert per batch, never a query per row. Rows of customers no longer
+    evaluated are removed. Returns the number of rows created, changed or removed."""
+    table = runner.read_snapshot(data_dir=data_dir, table="pools", day=day)
+    if table is None:
+        return 0
+    table = table.select(["customer_no", "pool", "eligible", "reasons"])
+    fresh: dict[int, dict[str, tuple[bool, str]]] = {}
+    for number, pool, eligible, reasons in zip(*(table.column(c).to_pylist() for c in table.column_names)):
+        if number in ids:
+            fresh.setdefault(ids[number], {})[pool] = (bool(eligible), reasons or "")
+    rows = PoolEligibility.objects.unscoped()
+    written = 0
+    for customers in _batches(sorted(fresh), 900):  # under SQLite's bound-parameter limit
+        known = {
+            (customer, pool): (pk, eligible, reasons)
+            for pk, customer, pool, eligible, reasons in rows.filter(customer_id__in=customers).values_list(
+                "id", "customer_id", "pool", "eligible", "reasons"
+            )
+        }
+        changed = [
+            PoolEligibility(customer_id=customer, pool=pool, as_of=day, eligible=eligible, reasons=reasons)
+            for customer in customers
+            for pool, (eligible, reasons) in fresh[customer].items()
+            if known.get((customer, pool), (None, None, None))[1:] != (eligible, reasons)
+        ]
+        gone = [pk for (customer, pool), (pk, _, _) in known.items() if pool not in fresh[customer]]
+        if changed:
+            rows.bulk_create(
+                changed,
+                update_conflicts=True,
+                unique_fields=["customer", "pool"],
+                update_fields=["as_of", "eligible", "reasons"],
+            )
+        if gone:
+            rows.filter(id__in=gone).delete()
+        written += len(changed) + len(gone)
+    evaluated = set(fresh)
+    stale = sorted(set(rows.values_list("customer_id", flat=True).distinct()) - evaluated)
+    for batch in _batches(stale, 900):
+        written += rows.filter(customer_id__in=batch).delete()[0]
+    return written
+
+
 def datacenter_publish(
     *, data_dir: Path, window: int | None = None, since: date | None = None, progress: Progress | None = None
 ) -> PublishSummary:
@@ -342,13 +391,20 @@ def datacenter_publish(
     fresh = [d for d in days if since is None or d > since]
     kept = days[-window:]
     summary = PublishSummary(latest_day=days[-1], days=fresh)
+    pools = runner.snapshot_fingerprint(data_dir=data_dir, table="pools", day=days[-1])
     if not fresh:
+        if pools and pools != (previous.pools_fingerprint if previous else ""):
+            # no new trading day, but the pools changed (a CRM fact recorded since the last run)
+            _publish_pools_only(data_dir, days[-1], pools, summary)
         return summary
     start = fresh[0]
     with transaction.atomic():
         run = PublishRun.objects.create(snapshot_version=str(runner.current_version(data_dir)), latest_day=days[-1])
         customers = _latest_rows(warehouse.read_flows(data_dir, "customers", start=start), "customer_no")
         summary.counts["customers"] = _publish_customers(customers, progress)
+        # the counter's risk/class changes become assessments; the latest one wins (DOMAIN.md)
+        summary.counts["counter_assessments"] = assessments_apply_counter(customers, days[-1])
+        leads_convert(customer_nos=[r["customer_no"] for r in customers])  # potential customers who opened an account
         accounts = _latest_rows(warehouse.read_flows(data_dir, "fund_accounts", start=start), "fund_account")
         summary.counts["fund_accounts"] = _publish_fund_accounts(accounts)
         ids = _customer_ids(Customer.objects.unscoped().values_list("customer_no", flat=True))
@@ -361,10 +417,105 @@ def datacenter_publish(
                 progress("days", i, len(publish_days))
         IndicatorDaily.objects.unscoped().filter(trade_date__lt=kept[0]).delete()
         AccountFlow.objects.unscoped().filter(trade_date__lt=kept[0]).delete()
+        summary.counts["pools"] = _publish_pools(data_dir, days[-1], ids)
+        run.pools_fingerprint = pools
         summary.counts["holdings"] = _publish_holdings(data_dir, days[-1], owners)
         summary.counts["margin_debts"] = _publish_debts(data_dir, days[-1], owners)
+        summary.counts.update(_publish_segments(data_dir, days[-1], fresh))
         run.days = [d.isoformat() for d in fresh]
         run.counts = summary.counts
         run.finished_at = timezone.now()
         run.save()
     return summary
+
+
+def _publish_segments(data_dir: Path, day: date, fresh: list[date]) -> dict[str, int]:
+    """Tier and class (``segments.services.segments_publish``) and tags (``tags_publish``) of the
+    latest day, and the tier changes of the days published; only changed rows are written."""
+    from brokercrm.segments.services import segments_publish, tags_publish
+
+    segments = runner.read_snapshot(data_dir=data_dir, table="segments", day=day)
+    if segments is None:  # a warehouse computed before the segment stage
+        return {}
+    changes = [
+        row
+        for d in fresh
+        if (table := runner.read_snapshot(data_dir=data_dir, table="tier_changes", day=d)) is not None
+        for row in table.to_pylist()
+    ]
+    seg = segments_publish(rows=segments.to_pylist(), changes=changes, as_of=day, changes_from=fresh[0])
+    tags = runner.read_snapshot(data_dir=data_dir, table="tags", day=day)
+    pairs = zip(tags.column("customer_no").to_pylist(), tags.column("tag_code").to_pylist()) if tags is not None else ()
+    tagged = tags_publish(rows=pairs, as_of=day)
+    return {
+        "segments": seg.segments_written,
+        "tier_changes": seg.changes_written,
+        "tags_added": tagged.added,
+        "tags_removed": tagged.removed,
+    }
+
+
+def _publish_pools_only(data_dir: Path, day: date, fingerprint: str, summary: PublishSummary) -> None:
+    with transaction.atomic():
+        run = PublishRun.objects.create(
+            snapshot_version=str(runner.current_version(data_dir)), latest_day=day, pools_fingerprint=fingerprint
+        )
+        ids = _customer_ids(Customer.objects.unscoped().values_list("customer_no", flat=True))
+        summary.counts["pools"] = _publish_pools(data_dir, day, ids)
+        run.counts = summary.counts
+        run.finished_at = timezone.now()
+        run.save()
+
+
+# --- qualified pools: the list export (pages) ---------------------------------------------------
+
+#: columns of a pool list export, in order
+POOL_EXPORT_COLUMNS = ("customer_no", "name", "branch_code", "branch_name", "account_manager", "pool", "eligible", "reasons", "as_of")
+
+
+def pool_members_export(
+    *, actor: Any, pool: str, eligible: bool, reason: str | None = None, request: Any = None
+) -> Iterator[list[str]]:
+    """Rows of a pool list export (header first), in the actor's scope. Needs ``EXPORT_CUSTOMERS``
+    and ``VIEW_POOLS``; the audit entry (filters and row count) is written before the first row."""
+    from django.core.exceptions import PermissionDenied
+
+    from brokercrm.datacenter.selectors import pool_members
+    from brokercrm.org.choices import AuditAction
+    from brokercrm.org.policy import Capability
+    from brokercrm.org.selectors import user_can
+    from brokercrm.org.services import audit_record
+
+    if not (
+        user_can(user=actor, capability=Capability.EXPORT_CUSTOMERS)
+        and user_can(user=actor, capability=Capability.VIEW_POOLS)
+    ):
+        raise PermissionDenied("You may not do this.")
+    rows = pool_members(actor=actor, pool=pool, eligible=eligible, reason=reason)
+    audit_record(
+        actor=actor,
+        action=AuditAction.CUSTOMER_EXPORT,
+        object_type="pool",
+        object_id=pool,
+        request=request,
+        detail={"filters": {"pool": pool, "eligible": eligible, "reason": reason or ""}, "rows": rows.count()},
+    )
+
+    def produce() -> Iterator[list[str]]:
+        yield list(POOL_EXPORT_COLUMNS)
+        for row in rows.iterator(chunk_size=2000):
+            customer = row.customer
+            manager = customer.account_manager
+            yield [
+                customer.customer_no,
+                customer.name,
+                customer.branch.code,
+                customer.branch.name,
+                manager.user.get_username() if manager else "",
+                row.pool,
+                "yes" if row.eligible else "no",
+                row.reasons,
+                row.as_of.isoformat(),
+            ]
+
+    return produce()

@@ -58,11 +58,13 @@ __all__ = [
     "WarehouseWriter",
     "flow_files",
     "flow_table",
+    "crm_facts_path",
     "flows_path",
     "industry_path",
     "ingested_days",
     "quarantine_files",
     "quarantine_path",
+    "read_crm_facts",
     "read_flows",
     "read_industry",
     "read_quarantine",
@@ -126,6 +128,30 @@ def quarantine_path(data_dir: Path) -> Path:
 def industry_path(data_dir: Path) -> Path:
     """The reference industries file."""
     return warehouse_path(data_dir) / "reference" / "industry.parquet"
+
+
+def crm_facts_path(data_dir: Path) -> Path:
+    """Folder of the CRM facts the qualified pools read (``schema.CRM_FACT_FILES``): risk
+    assessments, investor-class recognitions and knowledge tests, written by ``brokercrm.kyc``."""
+    return warehouse_path(data_dir) / "crm"
+
+
+def read_crm_facts(data_dir: Path) -> dict[str, pa.Table]:
+    """Every CRM fact table by file name (``schema.CRM_FACT_FILES``), cast to its schema; a
+    missing file is an empty table (no facts of that kind)."""
+    from brokercrm.datacenter.schema import CRM_FACT_FILES
+
+    folder = crm_facts_path(data_dir)
+    tables: dict[str, pa.Table] = {}
+    for name, schema in CRM_FACT_FILES.items():
+        loose = pa.schema([f.with_nullable(True) for f in schema])
+        path = folder / name
+        if path.exists():
+            table = pq.read_table(path, columns=schema.names).select(schema.names)
+            tables[name] = table.cast(loose).replace_schema_metadata(None)
+        else:
+            tables[name] = loose.empty_table()
+    return tables
 
 
 def _partition(counter: str, day: dt.date) -> str:

@@ -46,3 +46,6 @@ class AuditAction(models.TextChoices):
     AUDIT_SEARCH = "audit_search", _("Searched the audit log")
     TOKEN_CREATE = "token_create", _("Created an API token")
     USER_CREATE = "user_create", _("Created a user")
+    PRODUCT_CREATE = "product_create", _("Created a product")
+    PRODUCT_UPDATE = "product_update", _("Changed a product")
+    PRODUCT_IMPORT = "product_import", _("Imported products")

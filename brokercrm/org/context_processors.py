@@ -12,10 +12,28 @@ from brokercrm.org.scope import acting_employee
 NAVIGATION = (
     ("home", _("Home"), None),
     ("customers:list", _("Customers"), Capability.VIEW_CUSTOMERS),
+    ("customers:leads", _("Potential customers"), Capability.VIEW_CUSTOMERS),
+    ("kyc:expiring", _("Assessments expiring"), Capability.ASSESS_RISK),
+    ("products:list", _("Products"), Capability.VIEW_PRODUCTS),
+    ("datacenter:pools", _("Qualified pools"), Capability.VIEW_POOLS),
+    ("suitability:records", _("Suitability records"), Capability.VIEW_SUITABILITY_RECORDS),
     ("org:tree", _("Organisation"), None),
     ("org:audit", _("Audit log"), Capability.VIEW_AUDIT),
     ("datacenter:status", _("Data center"), Capability.VIEW_DATACENTER),
 )
+
+
+def _active(path: str, url: str) -> bool:
+    # a section is active on its own pages too (/products/P0001/ under /products/); home only on /
+    return path == url or (url != "/" and path.startswith(url) and not _longer_match(path, url))
+
+
+def _longer_match(path: str, url: str) -> bool:
+    # /customers/leads/ belongs to "Potential customers", not to "Customers"
+    return any(
+        other != url and other.startswith(url) and path.startswith(other)
+        for other in (reverse(name) for name, _label, _cap in NAVIGATION)
+    )
 
 
 def navigation(request):
@@ -23,7 +41,12 @@ def navigation(request):
     if employee is None:
         return {"nav_items": [], "employee": None}
     items = [
-        {"url": reverse(name), "label": label, "active": request.path == reverse(name)}
+        {
+            "url": reverse(name),
+            "label": label,
+            "active": _active(request.path, reverse(name)),
+            "testid": "nav-" + name.replace(":", "-"),
+        }
         for name, label, capability in NAVIGATION
         if capability is None or role_can(employee.role, capability)
     ]

@@ -39,6 +39,8 @@ class Capability(StrEnum):
     ADD_INTERACTIONS = "add_interactions"
     #: potential customers (leads): create, assign, work
     MANAGE_LEADS = "manage_leads"
+    #: tier thresholds and points multipliers, tags and segmentation rules (head office)
+    MANAGE_SEGMENTS = "manage_segments"
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
@@ -56,6 +58,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.RECOGNISE_PROFESSIONAL,
             Capability.VIEW_SUITABILITY_RECORDS,
             Capability.VIEW_POOLS,
+            Capability.MANAGE_SEGMENTS,
         }
     ),
     Role.BRANCH_MANAGER: frozenset(

@@ -30,4 +30,4 @@ class ProductRisk(models.TextChoices):
 
 class ProductStatus(models.TextChoices):
     ON_SALE = "on_sale", _("On sale")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", _("Off sale")

@@ -6,3 +6,8 @@ class SuitabilityConfig(AppConfig):
     name = "brokercrm.suitability"
     label = "suitability"
     verbose_name = _("Suitability")
+
+    def ready(self) -> None:
+        from brokercrm.suitability import receivers
+
+        receivers.connect()

@@ -2,7 +2,17 @@
 
 from django.urls import reverse
 
+from brokercrm.customers.choices import RelationshipKind
+from brokercrm.customers.models import CustomerRelationship
 from brokercrm.testing import CustomerEndpointSweep, Endpoint, customer_routes, swept_routes
+
+
+def _relationship_of(world, key):
+    """A relationship of the swept customer, for the removal endpoints."""
+    row = CustomerRelationship.objects.unscoped().create(
+        customer=world.customers[key], related_name="周八", kind=RelationshipKind.SIBLING
+    )
+    return {"relationship": row.pk}
 
 
 def _assign_to(username):
@@ -25,6 +35,56 @@ class TestCustomerEndpoints(CustomerEndpointSweep):
         Endpoint("api: assignments", "GET", lambda no: f"/api/customers/{no}/assignments", api=True),
         Endpoint(
             "api: reassign", "POST", lambda no: f"/api/customers/{no}/assign", payload=_assign_to("am_a1b"), api=True, json=True
+        ),
+        Endpoint("page: interactions (more)", "GET", lambda no: reverse("customers:interactions", args=[no]) + "?page=1"),
+        Endpoint(
+            "page: add interaction",
+            "POST",
+            lambda no: reverse("customers:interactions", args=[no]),
+            payload=lambda world, key: {"kind": "call", "content": "sweep"},
+            ok_status=302,
+        ),
+        Endpoint(
+            "page: add relationship",
+            "POST",
+            lambda no: reverse("customers:relationship_add", args=[no]),
+            payload=lambda world, key: {"kind": "sibling", "related_name": "周八"},
+            ok_status=302,
+        ),
+        Endpoint(
+            "page: remove relationship",
+            "POST",
+            lambda no: reverse("customers:relationship_remove", args=[no]),
+            payload=_relationship_of,
+            ok_status=302,
+        ),
+        Endpoint("api: interactions", "GET", lambda no: f"/api/customers/{no}/interactions", api=True),
+        Endpoint(
+            "api: add interaction",
+            "POST",
+            lambda no: f"/api/customers/{no}/interactions",
+            payload=lambda world, key: {"kind": "call", "content": "sweep"},
+            api=True,
+            json=True,
+            ok_status=201,
+        ),
+        Endpoint("api: relationships", "GET", lambda no: f"/api/customers/{no}/relationships", api=True),
+        Endpoint(
+            "api: add relationship",
+            "POST",
+            lambda no: f"/api/customers/{no}/relationships",
+            payload=lambda world, key: {"kind": "sibling", "related_name": "周八"},
+            api=True,
+            json=True,
+            ok_status=201,
+        ),
+        Endpoint(
+            "api: remove relationship",
+            "POST",
+            lambda no: f"/api/customers/{no}/relationships/remove",
+            payload=_relationship_of,
+            api=True,
+            json=True,
         ),
     )
 

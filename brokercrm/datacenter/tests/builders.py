@@ -60,6 +60,25 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "interest_payable": D("0"),
     },
     "quotes": {"exchange": "SH", "pre_close_price": None},
+    "customers": {
+        "name": "客户",
+        "branch_code": "0101",
+        "customer_type": "individual",
+        "id_type": "id_card",
+        "id_number": "110101198602276308",
+        "mobile": None,
+        "birth_date": None,
+        "gender": None,
+        "open_date": date(2020, 1, 2),
+        "status": "normal",
+        "risk_level": None,
+        "risk_expiry": None,
+        "investor_class": "ordinary",
+        "invest_horizon": None,
+        "invest_varieties": None,
+        "first_trade_date": None,
+        "aml_level": "low",
+    },
 }
 
 
@@ -147,6 +166,9 @@ class Book:
         return self
 
     # shorthands for the common rows
+    def customer(self, d: date, customer_no: str, **row: Any) -> Book:
+        return self.add(d, "customers", customer_no=customer_no, **row)
+
     def account(self, d: date, fund_account: str, customer_no: str, **row: Any) -> Book:
         return self.add(d, "fund_accounts", fund_account=fund_account, customer_no=customer_no, **row)
 
@@ -193,7 +215,9 @@ class Book:
             tables[table] = pa.table(columns, schema=schema)
         return tables
 
-    def run(self, *, initial_counters: dict[str, date] | None = None) -> dict[date, DayResult]:
+    def run(
+        self, *, initial_counters: dict[str, date] | None = None, crm: dict[str, pa.Table] | None = None
+    ) -> dict[date, DayResult]:
         """Compute every day in order on DuckDB; each counter's first day is its initial day."""
         con = runner.connect("duckdb")
         calendar = sorted(self.days)
@@ -203,7 +227,9 @@ class Book:
                 for row in rows:
                     firsts.setdefault(row["counter"], d)
         firsts.setdefault(self.counter, calendar[0])
-        carry: dict[str, pa.Table | None] = {"closes": None, "accounts": None, "positions": None}
+        carry: dict[str, pa.Table | None] = {
+            "closes": None, "accounts": None, "customers": None, "positions": None
+        }
         history: dict[date, pa.Table] = {}
         results: dict[date, DayResult] = {}
         for i, d in enumerate(calendar):
@@ -216,6 +242,7 @@ class Book:
                 opening_counters=sorted(c for c, first in firsts.items() if first == d),
                 flows=self.flows(d),
                 customer_history=[history[w] for w in window[:-1] if w in history],
+                crm=crm,
                 **carry,
             )
             carry = {t: written[t] for t in carry}

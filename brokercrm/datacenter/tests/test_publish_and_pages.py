@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from brokercrm.cli import app
 from brokercrm.customers.models import Customer, FundAccount
-from brokercrm.datacenter.models import AccountFlow, Holding, IndicatorDaily
+from brokercrm.datacenter.models import AccountFlow, Holding, IndicatorDaily, PoolEligibility
 from brokercrm.datacenter.services import datacenter_publish
 from brokercrm.org.choices import NodeKind, Role
 from brokercrm.org.services import employee_create, org_node_create
@@ -46,6 +46,8 @@ def sample_warehouse(tmp_path_factory, django_db_blocker):
         out = data_dir / "indicators.csv"
         result = runner.invoke(app, ["export", "indicators", "--date", LAST, "--out", str(out)])
         assert result.exit_code == 0, result.output
+        result = runner.invoke(app, ["export", "pools", "--date", LAST, "--out", str(data_dir / "pools.csv")])
+        assert result.exit_code == 0, result.output
     finally:
         get_config.cache_clear()
     return data_dir
@@ -55,6 +57,19 @@ def test_the_exported_indicators_match_the_worked_example(sample_warehouse):
     produced = (sample_warehouse / "indicators.csv").read_text(encoding="utf-8")
     expected = (SAMPLE / "expected" / f"indicators-{LAST}.csv").read_text(encoding="utf-8")
     assert produced.splitlines() == expected.splitlines()
+
+
+def test_the_exported_pools_are_the_worked_example_byte_for_byte(sample_warehouse):
+    produced = (sample_warehouse / "pools.csv").read_bytes()
+    assert produced == (SAMPLE / "expected" / f"pools-{LAST}.csv").read_bytes()
+
+
+def test_published_pools_are_the_exported_ones(published, sample_warehouse):
+    with open(sample_warehouse / "pools.csv", encoding="utf-8", newline="") as handle:
+        exported = {(r["customer_no"], r["pool"]): (r["eligible"] == "yes", r["reasons"]) for r in csv.DictReader(handle)}
+    rows = PoolEligibility.objects.unscoped().select_related("customer")
+    assert {(r.customer.customer_no, r.pool): (r.eligible, r.reasons) for r in rows} == exported
+    assert published.counts["pools"] == len(exported) == 42
 
 
 def test_ingest_refuses_a_day_without_a_file_and_exits_2(tmp_path):

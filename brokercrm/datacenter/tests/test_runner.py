@@ -65,6 +65,9 @@ def test_recomputing_gives_the_same_bytes(tmp_path):
     assert result.computed == (D1, D2, D3)
     assert result.version == "v000002"
     assert _files(tmp_path) == before
+    # ... every table, the segmentation and the tags included.
+    for table in ("segments", "tier_state", "abcd_sums", "tags", "customers"):
+        assert f"{table}/trade_date={D3}/part-0.parquet" in before, table
     # The superseded version stays one run longer for readers that resolved it just before.
     assert sorted(p.name for p in (runner.snapshots_dir(tmp_path) / "versions").iterdir()) == ["v000001", "v000002"]
     runner.pipeline_run(data_dir=tmp_path, date_from=D3)
@@ -148,3 +151,43 @@ def test_export_reconciliation_lists_every_break(tmp_path):
     assert export_reconciliation(data_dir=tmp_path, day=D3, out=out) == 2
     rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
     assert [(r["kind"], r["expected"], r["found"]) for r in rows] == [("cash", "550.00", "600.00"), ("position", "10", "12")]
+
+
+def test_every_customer_carries_tier_class_and_tags_and_a_threshold_change_recomputes(tmp_path):
+    from brokercrm.segments import pipeline as sp
+
+    _book().publish(tmp_path)
+    runner.pipeline_run(data_dir=tmp_path)
+    segments = runner.read_snapshot(data_dir=tmp_path, table="segments", day=D3).to_pylist()
+    # C1 holds ¥4,500 and C2 ¥850 on D1 (their initial evaluation): both standard; a class each.
+    assert {(r["customer_no"], r["tier"]) for r in segments} == {("C1", "standard"), ("C2", "standard")}
+    assert all(r["abcd_class"] in sp.ABCD_CLASSES for r in segments)
+    tags = runner.read_snapshot(data_dir=tmp_path, table="tags", day=D3).to_pylist()
+    assert {r["customer_no"] for r in tags} == {"C1", "C2"}
+
+    # Unchanged settings: nothing to do. Head office lowers silver to ¥1,000: every day again.
+    assert runner.pipeline_run(data_dir=tmp_path).computed == ()
+    lower = dict(sp.DEFAULT_TIER_THRESHOLDS, silver=sp.TierThreshold(Decimal(1000), Decimal(2000)))
+    again = runner.pipeline_run(data_dir=tmp_path, thresholds=lower)
+    assert again.computed == (D1, D2, D3)
+    tiers = {r["customer_no"]: r["tier"] for r in runner.read_snapshot(data_dir=tmp_path, table="segments", day=D3).to_pylist()}
+    assert tiers["C1"] == "silver"
+
+
+def test_a_month_end_is_recomputed_when_the_next_month_shows_it_was_the_evaluation_day(tmp_path):
+    """2026-04-29 (a Wednesday) is not known to end April until 2026-05-06 arrives after the
+    May Day holidays: that day's fingerprint changes, it is computed again as the evaluation
+    day, and 04-28 before it is kept."""
+    april_28, april_29, may_6 = date(2026, 4, 28), date(2026, 4, 29), date(2026, 5, 6)
+    b = Book()
+    b.account(april_28, "A1", "C1").cash(april_28, "A1", "1000.00", "1000.00")
+    b.day(april_29)
+    b.publish(tmp_path, days=[april_28, april_29])
+    assert runner.pipeline_run(data_dir=tmp_path).computed == (april_28, april_29)
+    before = runner.read_snapshot(data_dir=tmp_path, table="tier_state", day=april_29).to_pylist()
+    assert before[0]["evaluated_on"] == april_28  # the initial evaluation only
+    b.day(may_6)
+    b.publish(tmp_path, days=[may_6])
+    assert runner.pipeline_run(data_dir=tmp_path).computed == (april_29, may_6)
+    after = runner.read_snapshot(data_dir=tmp_path, table="tier_state", day=april_29).to_pylist()
+    assert after[0]["evaluated_on"] == april_29

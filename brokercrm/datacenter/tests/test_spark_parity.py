@@ -2,7 +2,8 @@
 
 ``pipeline.py`` holds the rules once, as Ibis expressions; ``runner.connect`` picks the engine.
 This module proves the single source holds: the same warehouse computed on both engines gives the
-same published snapshots (every table, every day, at 10 decimal places) and byte-identical
+same published snapshots (every table, every day, at 10 decimal places — the segmentation and
+the tags included) and byte-identical
 exports (``export_indicators`` for every day, ``export_reconciliation``), which also match the
 independently worked ``examples/sample/expected``.
 
@@ -29,7 +30,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from brokercrm.datacenter import runner
-from brokercrm.datacenter.exports import export_indicators, export_reconciliation
+from brokercrm.datacenter.exports import export_indicators, export_pools, export_reconciliation
 from brokercrm.datacenter.ingest import ingest
 
 pytestmark = [
@@ -114,7 +115,11 @@ def _differences(duck: Path, sparked: Path, days: list[date], out: Path) -> list
             found.append(f"{rel}: {len(x)} vs {len(y)} rows, first differing rows {rows}")
     out.mkdir(parents=True, exist_ok=True)
     for day in days:
-        for kind, export in (("indicators", export_indicators), ("reconciliation", export_reconciliation)):
+        for kind, export in (
+            ("indicators", export_indicators),
+            ("reconciliation", export_reconciliation),
+            ("pools", export_pools),
+        ):
             d_file, s_file = out / f"{kind}-{day}-duckdb.csv", out / f"{kind}-{day}-spark.csv"
             export(data_dir=duck, day=day, out=d_file)
             export(data_dir=sparked, day=day, out=s_file)
@@ -148,6 +153,22 @@ def test_sample_brokerage_is_identical_on_spark_and_duckdb(spark, tmp_path):
     for path, day in zip(expected_files, days):
         got = (out / f"indicators-{day}-spark.csv").read_text(encoding="utf-8").splitlines()
         assert got == path.read_text(encoding="utf-8").splitlines(), day
+    last = days[-1]
+    assert (out / f"pools-{last}-spark.csv").read_bytes() == (SAMPLE / "expected" / f"pools-{last}.csv").read_bytes()
+    # The segment and tag stages are among the snapshots compared above (every table, every day);
+    # their export is byte-identical too, and tier and class are the worked ones.
+    from brokercrm.segments.exports import export_segments
+
+    version = runner.current_version(sparked)
+    for table in ("segments", "tier_state", "abcd_sums", "tags"):
+        assert (version / table / f"trade_date={last}" / "part-0.parquet").exists(), table
+    export_segments(data_dir=duck, day=last, out=out / "segments-duckdb.csv")
+    export_segments(data_dir=sparked, day=last, out=out / "segments-spark.csv")
+    assert (out / "segments-spark.csv").read_bytes() == (out / "segments-duckdb.csv").read_bytes()
+    got = [line.split(",")[:3] for line in (out / "segments-spark.csv").read_text(encoding="utf-8").splitlines()]
+    expected = [line.split(",") for line in (SAMPLE / "expected" / f"segments-{last}.csv").read_text(encoding="utf-8").splitlines()]
+    assert got[1:] == expected[1:]
+    assert all(line.split(",")[3] for line in (out / "segments-spark.csv").read_text(encoding="utf-8").splitlines()[1:])
 
 
 def test_traps_with_breaks_and_warnings_are_identical_on_spark_and_duckdb(spark, tmp_path):
@@ -166,3 +187,56 @@ def test_traps_with_breaks_and_warnings_are_identical_on_spark_and_duckdb(spark,
         dict(on_duckdb.rows),
     )
     assert _differences(duck, sparked, list(DAYS), tmp_path / "exports") == []
+
+
+def test_pools_month_ends_and_crm_facts_are_identical_on_spark_and_duckdb(spark, tmp_path):
+    """Months added to a date at the end of a month (08-31 + 6 → 02-28), 24 months over a leap
+    day, CRM facts newer and older than the counter's, and a CRM fact recorded after a run."""
+    import pyarrow as pa
+
+    from brokercrm.datacenter import warehouse
+    from brokercrm.datacenter.schema import CRM_ASSESSMENTS_SCHEMA, CRM_KNOWLEDGE_TESTS_SCHEMA
+    from brokercrm.datacenter.tests.builders import Book
+
+    days = [date(2026, 2, 26), date(2026, 2, 27), date(2026, 2, 28), date(2026, 3, 2)]
+    b = Book()
+    opened = {"M0831": date(2025, 8, 31), "M0828": date(2025, 8, 28), "M0901": date(2025, 9, 1)}
+    for number, open_date in opened.items():
+        b.customer(days[0], number, open_date=open_date, risk_level="C4", risk_expiry=date(2026, 2, 28),
+                   first_trade_date=date(2024, 2, 29))
+        b.account(days[0], f"N{number}", number).cash(days[0], f"N{number}", "600000.00", "600000.00")
+        b.account(days[0], f"K{number}", number, account_type="credit", open_date=open_date)
+    b.customer(days[1], "M0901", open_date=opened["M0901"], risk_level="C3", risk_expiry=date(2027, 1, 1),
+               first_trade_date=None)
+    for d in days:
+        b.day(d)
+    data_dir = tmp_path / "data"
+    b.publish(data_dir)
+    folder = warehouse.crm_facts_path(data_dir)
+    folder.mkdir(parents=True)
+    assessments = [
+        {"customer_no": "M0828", "assessed_on": date(2026, 2, 27), "risk_level": "C5",
+         "risk_expiry": date(2028, 1, 1), "invest_horizon": "long", "invest_varieties": "equity"},
+        {"customer_no": "M0901", "assessed_on": date(2026, 2, 26), "risk_level": "C5",
+         "risk_expiry": date(2028, 1, 1), "invest_horizon": "long", "invest_varieties": "equity"},
+    ]
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pylist(assessments, schema=CRM_ASSESSMENTS_SCHEMA), folder / "assessments.parquet")
+    duck, sparked, on_duckdb, on_spark = _run_both(data_dir, spark)
+    assert list(on_spark.computed) == list(on_duckdb.computed) == days
+    assert _differences(duck, sparked, days, tmp_path / "exports") == []
+    pools = (tmp_path / "exports" / "pools-2026-02-28-spark.csv").read_text(encoding="utf-8").splitlines()
+    assert "M0831,options,no,insufficient_history;knowledge_test" in pools  # 6 months complete on 02-28
+    assert "M0901,options,no,account_age;insufficient_history;knowledge_test" in pools
+    # a knowledge test recorded after the run recomputes the pools of the days it counts on
+    tests = [{"customer_no": "M0831", "test": "options", "passed_on": date(2026, 2, 27)}]
+    for root in (duck, sparked):
+        pq.write_table(
+            pa.Table.from_pylist(tests, schema=CRM_KNOWLEDGE_TESTS_SCHEMA),
+            warehouse.crm_facts_path(root) / "knowledge_tests.parquet",
+        )
+    again_duckdb = runner.pipeline_run(data_dir=duck, engine="duckdb")
+    again_spark = runner.pipeline_run(data_dir=sparked, engine="spark")
+    assert again_spark.pools_recomputed == again_duckdb.pools_recomputed == tuple(days[1:])
+    assert _differences(duck, sparked, days, tmp_path / "exports-again") == []
