@@ -38,7 +38,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
+from typing import Callable, Iterator, Mapping, Sequence, TypeVar
 
 import ibis
 import ibis.expr.types as ir
@@ -52,7 +52,13 @@ from brokercrm.datacenter.schema import table_schema
 from brokercrm.segments import pipeline as sp
 from brokercrm.segments.stage import segments_stage
 from brokercrm.tagengine import features as tf
-from brokercrm.tagengine.catalogue import BUILTIN_TAGS, Catalogue, compute_tags, load_catalogue
+from brokercrm.tagengine.catalogue import (
+    BUILTIN_TAGS,
+    Catalogue,
+    compute_tags_wide,
+    load_catalogue,
+    tags_long_from_wide,
+)
 
 ENGINES = ("duckdb", "spark")
 
@@ -75,6 +81,8 @@ SNAPSHOT_TABLES: Mapping[str, ibis.Schema] = {
     # segments.pipeline: tier state, commission months, ABCD sums (carried), tier changes, the
     # ABCD day values (subtracted 250 days later) and the segments (tier + class) of the day
     **sp.SEGMENT_SCHEMAS,
+    # the tags' windows: running sums carried from day to day (tagengine.features.window_state)
+    "tag_windows": tf.WINDOW_STATE_SCHEMA,
     "tags": TAGS_SCHEMA,
     "reconciliation": pl.RECONCILIATION_SCHEMA,
     "dq_warnings": pl.DQ_WARNINGS_SCHEMA,
@@ -89,9 +97,16 @@ SORT_KEYS: Mapping[str, tuple[str, ...]] = {
     "customer_indicators": ("customer_no",),
     "pools": ("customer_no", "pool"),
     **sp.SEGMENT_SORT_KEYS,
+    "tag_windows": ("customer_no",),
     "tags": ("customer_no", "tag_code"),
     "reconciliation": ("kind", "fund_account", "exchange", "security_code"),
     "dq_warnings": ("kind", "counter", "fund_account", "exchange", "security_code"),
+}
+_T = TypeVar("_T")
+#: Names of ``compute_day``'s stages, by the schema of what they compute.
+_STAGE_NAMES: Mapping[int, str] = {
+    **{id(schema): table for table, schema in SNAPSHOT_TABLES.items()},
+    id(tf.FEATURE_SCHEMA): "tag_features",
 }
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
@@ -104,10 +119,13 @@ _KEPT_HISTORY_COLUMNS = tuple(dict.fromkeys([*_HISTORY_COLUMNS, *tf.REQUIRED_COL
 #: What the tags read of each earlier day's trades.
 _TRADE_COLUMNS = tf.REQUIRED_COLUMNS["trades"]
 #: Carried from one day to the next (the previous day's table is the next day's input).
-_CARRIED = ("closes", "accounts", "customers", "positions", "tier_state", "commission_months", "abcd_sums")
+_CARRIED = (
+    "closes", "accounts", "customers", "positions", "tier_state", "commission_months", "abcd_sums", "tag_windows",
+)
 #: The snapshot layout. A published version of another layout is recomputed from the first day.
 #: 3: segments (tiers, ABCD) and tags; branch, birth date and gender in ``customers``.
-LAYOUT = 3
+#: 4: ``tag_windows``, the tags' window sums carried instead of six months of history re-read.
+LAYOUT = 4
 #: The date column of each CRM fact table (``schema.CRM_FACT_FILES``).
 CRM_DATE_COLUMNS: Mapping[str, str] = {
     "assessments.parquet": "assessed_on",
@@ -140,6 +158,8 @@ class PipelineResult:
     rows: Mapping[str, int] = field(default_factory=dict)
     #: Days kept whose pools were recomputed because the CRM facts as of that day changed.
     pools_recomputed: tuple[date, ...] = ()
+    #: Seconds per stage of the computed days (``compute_day``'s ``stage_seconds``), summed.
+    stage_seconds: Mapping[str, float] = field(default_factory=dict)
 
 
 # --- engine ---------------------------------------------------------------------------------------
@@ -426,6 +446,7 @@ class _Tables:
         self.folder = folder
         self.count = 0
         self.names: list[str] = []
+        self.views: list[str] = []
 
     def __call__(self, arrow: pa.Table) -> ir.Table:
         if self.folder is None:
@@ -439,6 +460,18 @@ class _Tables:
         self.names.append(name)
         return _spark_parquet(self.con, path, arrow.schema, name)
 
+    def parquet(self, paths: Sequence[Path], schema: pa.Schema) -> ir.Table:
+        """Parquet files (of one snapshot table) as one table, read by the backend where they
+        lie: the columns of ``schema`` only, nothing held in Python's memory."""
+        if self.folder is None:
+            table = self.con.read_parquet([str(p) for p in paths])
+            self.views.append(table.op().name)
+        else:
+            name = f"brokercrm_day_{uuid.uuid4().hex}"
+            self.names.append(name)
+            table = _spark_parquet(self.con, paths, schema, name)
+        return table.select(list(schema.names)).cast(ibis.Schema.from_pyarrow(schema))
+
     def release(self) -> None:
         """Forget the day's in-memory tables. Ibis registers a DuckDB memtable until the process
         exits, and the connection keeps the Arrow data behind it alive: without this a backfill
@@ -447,6 +480,10 @@ class _Tables:
             for name in self.names:
                 with contextlib.suppress(Exception):
                     self.con.con.unregister(name)
+            for name in self.views:
+                with contextlib.suppress(Exception):
+                    self.con.drop_view(name, force=True)
+            self.views.clear()
         else:
             # Spark: the day's views point at files of a temporary folder about to be removed.
             for name in self.names:
@@ -455,14 +492,32 @@ class _Tables:
         self.names.clear()
 
 
-def _spark_parquet(con: ibis.BaseBackend, path: Path, schema: pa.Schema, name: str) -> ir.Table:
-    """Spark only: a Parquet file as the temporary view ``name``, read with the schema it was
+def with_tables(con: ibis.BaseBackend, work: Callable[[_Tables], _T], *, prefix: str) -> _T:
+    """Run ``work`` with a :class:`_Tables` for ``con`` (on Spark, over a temporary folder for
+    its Parquet files) and forget the tables it registered afterwards."""
+    if con.name == "duckdb":
+        tables = _Tables(con, None)
+        try:
+            return work(tables)
+        finally:
+            tables.release()
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
+        tables = _Tables(con, Path(folder))
+        try:
+            return work(tables)
+        finally:
+            tables.release()
+
+
+def _spark_parquet(con: ibis.BaseBackend, path: Path | Sequence[Path], schema: pa.Schema, name: str) -> ir.Table:
+    """Spark only: Parquet file(s) as the temporary view ``name``, read with the schema it was
     written with. ``con.read_parquet`` would let Spark infer the schema, which runs a Spark job
     per file (about 0.1 s, some 20 files a day: an eighth of a day's time on Spark local)."""
     from ibis.backends.pyspark.datatypes import PySparkSchema
 
     spark_schema = PySparkSchema.from_ibis(ibis.Schema.from_pyarrow(schema))
-    con._session.read.schema(spark_schema).parquet(str(path)).createOrReplaceTempView(name)
+    paths = [str(path)] if isinstance(path, Path) else [str(p) for p in path]
+    con._session.read.schema(spark_schema).parquet(*paths).createOrReplaceTempView(name)
     return con.table(name)
 
 
@@ -632,6 +687,7 @@ def pipeline_run(
                     if src.exists():
                         _link_or_copy(src, _partition(staging, table, d))
             totals = {table: 0 for table in SNAPSHOT_TABLES}
+            stages: dict[str, float] = {}
             for d in repool:
                 # Only the CRM facts as of d changed: the day's indicators and state stand.
                 arrow = compute_pools(
@@ -664,7 +720,7 @@ def pipeline_run(
                 window = _window(calendar, day)
                 tag_window = _tag_window(calendar, day)
                 trade_window = tag_window[-tf.TRADES_DAYS :]
-                for w in tag_window[:-1]:
+                for w in window[:-1]:
                     if w not in customer_history:
                         # Only the columns avg_assets_20d, the pools and the tags' windows need
                         # (a full day is ~40 columns); read once per run, then kept in memory.
@@ -672,7 +728,7 @@ def pipeline_run(
                         if old is not None:
                             customer_history[w] = old.select(list(_KEPT_HISTORY_COLUMNS))
                 for w in list(customer_history):
-                    if w not in tag_window:
+                    if w not in window:
                         del customer_history[w]
                 for w in trade_window[:-1]:
                     if w not in trades_history:
@@ -695,14 +751,20 @@ def pipeline_run(
                     ],
                     crm=crm,
                     trading_days=calendar,
-                    tag_history=[
-                        customer_history[w] for w in tag_window[:-1] if w in customer_history
-                    ],
+                    # the tags' six months: the window's days from memory, the older ones from
+                    # their snapshot files (read by the backend, never all held in memory)
+                    tag_history={
+                        w: customer_history[w] if w in customer_history else path
+                        for w in tag_window[:-1]
+                        if w in customer_history
+                        or (path := _partition(staging, "customer_indicators", w)).exists()
+                    },
                     trades_history=[trades_history[w] for w in trade_window if w in trades_history],
                     leaving=_state(staging, "abcd_daily", leaving_day),
                     industries=industries,
                     thresholds=thresholds,
                     catalogue=catalogue,
+                    stage_seconds=stages,
                     **carry,
                 )
                 for table, arrow in written.items():
@@ -740,6 +802,7 @@ def pipeline_run(
         seconds=time.monotonic() - started,
         rows=totals,
         pools_recomputed=tuple(repool),
+        stage_seconds={k: round(v, 3) for k, v in stages.items()},
     )
 
 
@@ -773,7 +836,8 @@ def compute_day(
     customers: pa.Table | None = None,
     crm: Mapping[str, pa.Table] | None = None,
     trading_days: list[date] | None = None,
-    tag_history: list[pa.Table] | None = None,
+    tag_history: Mapping[date, pa.Table | Path] | None = None,
+    tag_windows: pa.Table | None = None,
     trades_history: list[pa.Table] | None = None,
     tier_state: pa.Table | None = None,
     commission_months: pa.Table | None = None,
@@ -782,6 +846,7 @@ def compute_day(
     industries: pa.Table | None = None,
     thresholds: Mapping[str, sp.TierThreshold] | None = None,
     catalogue: Catalogue | None = None,
+    stage_seconds: dict[str, float] | None = None,
 ) -> dict[str, pa.Table]:
     """Compute one trading day from the previous day's state and the day's flows, without I/O.
 
@@ -809,8 +874,14 @@ def compute_day(
         The trading calendar (at least up to d; later days tell whether d ends its month, the
         tier evaluation day). None: ``window``.
     tag_history
-        ``customer_indicators`` of the ``tagengine.features.HISTORY_DAYS`` trading days before d
-        (``_KEPT_HISTORY_COLUMNS``); None: ``customer_history``.
+        ``customer_indicators`` of earlier trading days by day (``_KEPT_HISTORY_COLUMNS``), each
+        an Arrow table or its snapshot's Parquet file; None: ``customer_history``. With
+        ``tag_windows`` only the days leaving the windows and the look-back days are read
+        (``tagengine.features.leaving_days``, ``lookback_days``); without it, every day of the
+        ``tagengine.features.HISTORY_DAYS`` before d.
+    tag_windows
+        The previous day's ``tag_windows`` (the tags' window sums), or None: then they start
+        from ``tag_history``.
     trades_history
         The ``trades`` flows of the ``tagengine.features.TRADES_DAYS`` trading days ending d
         (d's included); None: d's alone.
@@ -823,6 +894,9 @@ def compute_day(
         The reference industries (``warehouse.read_industry``), or None.
     thresholds, catalogue
         The tier thresholds and the tags (defaults: DOMAIN.md's, the built-in tags).
+    stage_seconds
+        When given, the seconds of each stage (named by the table it computes; ``tag_features``
+        for the tags' feature table) are added to it.
 
     Returns
     -------
@@ -841,7 +915,8 @@ def compute_day(
         customers=customers,
         crm=crm,
         trading_days=sorted(trading_days if trading_days is not None else window),
-        tag_history=tag_history if tag_history is not None else customer_history,
+        tag_history=tag_history if tag_history is not None else _by_day(customer_history),
+        tag_windows=tag_windows,
         trades_history=trades_history,
         tier_state=tier_state,
         commission_months=commission_months,
@@ -850,19 +925,9 @@ def compute_day(
         industries=industries,
         thresholds=sp.DEFAULT_TIER_THRESHOLDS if thresholds is None else thresholds,
         catalogue=_builtin_catalogue() if catalogue is None else catalogue,
+        stage_seconds=stage_seconds,
     )
-    if con.name == "duckdb":
-        tables = _Tables(con, None)
-        try:
-            return _compute_day(con=con, tables=tables, **arguments)
-        finally:
-            tables.release()
-    with tempfile.TemporaryDirectory(prefix="brokercrm-day-") as folder:
-        tables = _Tables(con, Path(folder))
-        try:
-            return _compute_day(con=con, tables=tables, **arguments)
-        finally:
-            tables.release()
+    return with_tables(con, lambda tables: _compute_day(con=con, tables=tables, **arguments), prefix="brokercrm-day-")
 
 
 def _compute_day(
@@ -881,7 +946,8 @@ def _compute_day(
     customers: pa.Table | None,
     crm: Mapping[str, pa.Table] | None,
     trading_days: list[date],
-    tag_history: list[pa.Table],
+    tag_history: Mapping[date, pa.Table | Path],
+    tag_windows: pa.Table | None,
     trades_history: list[pa.Table] | None,
     tier_state: pa.Table | None,
     commission_months: pa.Table | None,
@@ -890,16 +956,24 @@ def _compute_day(
     industries: pa.Table | None,
     thresholds: Mapping[str, sp.TierThreshold],
     catalogue: Catalogue,
+    stage_seconds: dict[str, float] | None = None,
 ) -> dict[str, pa.Table]:
     _memtable = tables  # every table enters the backend by the engine's own path
+    lap = [time.perf_counter()]
 
     def run(
-        expr: ir.Table, schema: ibis.Schema, order: tuple[str, ...] = ()
+        expr: ir.Table, schema: ibis.Schema, order: tuple[str, ...] = (), stage: str | None = None
     ) -> tuple[pa.Table, ir.Table]:
         # Each result is executed once and re-enters the next expressions as an in-memory table.
         if order:
             expr = expr.order_by(list(order))
         arrow = con.to_pyarrow(expr).cast(schema.to_pyarrow())
+        if stage_seconds is not None:
+            # a stage's time: building, compiling and executing its expression since the last one
+            now = time.perf_counter()
+            name = stage or _STAGE_NAMES.get(id(schema), "other")
+            stage_seconds[name] = stage_seconds.get(name, 0.0) + now - lap[0]
+            lap[0] = now
         return arrow, _memtable(arrow)
 
     flow = {
@@ -1023,29 +1097,36 @@ def _compute_day(
             thresholds=thresholds,
         )
     )
-    written["tags"], _ = run(
-        _tags_expr(
-            tables=_memtable,
-            run=run,
-            day=day,
-            trading_days=trading_days,
-            customers=customers_t,
-            customer_indicators=customer_t,
-            tag_history=tag_history,
-            accounts=accounts_t,
-            account_indicators=account_t,
-            positions=positions_t,
-            closes=closes_t,
-            securities=flow["securities"],
-            industries=industries,
-            trades=flows.get("trades") if trades_history is None else None,
-            trades_history=trades_history,
-            segments=_memtable(written["segments"]),
-            catalogue=catalogue,
-        ),
-        TAGS_SCHEMA,
-        SORT_KEYS["tags"],
+    wide, written["tag_windows"] = _tags_expr(
+        tables=_memtable,
+        run=run,
+        day=day,
+        previous_day=previous_day,
+        trading_days=trading_days,
+        customers=customers_t,
+        customer_indicators=customer_t,
+        tag_history=tag_history,
+        tag_windows=tag_windows,
+        accounts=accounts_t,
+        account_indicators=account_t,
+        positions=positions_t,
+        closes=closes_t,
+        securities=flow["securities"],
+        industries=industries,
+        trades=flows.get("trades") if trades_history is None else None,
+        trades_history=trades_history,
+        segments=_memtable(written["segments"]),
+        catalogue=catalogue,
     )
+    wide_arrow, _ = run(
+        wide, ibis.schema({"customer_no": "string", **{code: "boolean" for code in catalogue.codes}}),
+        ("customer_no",), stage="tags",
+    )
+    long = tags_long_from_wide(wide_arrow)
+    trade_date = pa.repeat(pa.scalar(day, pa.date32()), long.num_rows)
+    written["tags"] = pa.table(
+        {"trade_date": trade_date, "customer_no": long.column("customer_no"), "tag_code": long.column("tag_code")}
+    ).cast(TAGS_SCHEMA.to_pyarrow())
     written["reconciliation"], _ = run(
         pl.reconciliation(
             computed=positions_t,
@@ -1074,6 +1155,11 @@ def _compute_day(
     return written
 
 
+def _by_day(tables: Sequence[pa.Table]) -> dict[date, pa.Table]:
+    """Customer indicators of earlier days, by their day."""
+    return {t.column("trade_date")[0].as_py(): t for t in tables if t.num_rows}
+
+
 def _builtin_catalogue() -> Catalogue:
     global _BUILTIN
     if _BUILTIN is None:
@@ -1089,10 +1175,12 @@ def _tags_expr(
     tables: Callable[[pa.Table], ir.Table],
     run: Callable[..., tuple[pa.Table, ir.Table]],
     day: date,
+    previous_day: date | None,
     trading_days: list[date],
     customers: ir.Table,
     customer_indicators: ir.Table,
-    tag_history: list[pa.Table],
+    tag_history: Mapping[date, pa.Table | Path],
+    tag_windows: pa.Table | None,
     accounts: ir.Table,
     account_indicators: ir.Table,
     positions: ir.Table,
@@ -1103,12 +1191,53 @@ def _tags_expr(
     trades_history: list[pa.Table] | None,
     segments: ir.Table,
     catalogue: Catalogue,
-) -> ir.Table:
-    """The tags of d, long form (``TAGS_SCHEMA``): the feature table (``tagengine.features``),
-    materialized once, then every tag of ``catalogue`` over it."""
+) -> tuple[ir.Table, pa.Table]:
+    """The tags of d, one boolean column per tag (``compute_tags_wide``; the caller makes the
+    long form, ``TAGS_SCHEMA``), and d's ``tag_windows``: the window sums (from the previous
+    day's, or from every day of ``tag_history`` when there are none), then the feature table
+    (``tagengine.features``), materialized once, then every tag of ``catalogue`` over it.
+
+    ``tag_history`` holds earlier days' customer indicators as Arrow tables (the days a run
+    keeps in memory anyway) or as the Parquet files of their snapshots, which the backend reads
+    where they lie: six months of history at a million customers is some 20 GiB as Arrow.
+    Carrying the sums, a day reads at most the three days leaving the windows and the three
+    look-back days."""
     columns = [c for c in _KEPT_HISTORY_COLUMNS if c in tf.REQUIRED_COLUMNS["history"]]
-    history = [t.select(columns) for t in tag_history if all(c in t.column_names for c in columns)]
-    history_t = tables(pa.concat_tables([t.cast(history[0].schema) for t in history])) if history else None
+    schema = SNAPSHOT_TABLES["customer_indicators"].to_pyarrow()
+    schema = pa.schema([schema.field(c) for c in columns])
+
+    def history_of(days: Sequence[date]) -> ir.Table | None:
+        parts = [tag_history[d] for d in days if d in tag_history]
+        in_memory = [
+            t.select(columns).cast(schema)
+            for t in parts
+            if isinstance(t, pa.Table) and all(c in t.column_names for c in columns)
+        ]
+        files = [p for p in parts if isinstance(p, Path)]
+        found = ([tables(pa.concat_tables(in_memory))] if in_memory else []) + (
+            [tables.parquet(files, schema)] if files else []
+        )
+        return ibis.union(*found, distinct=False) if len(found) > 1 else (found[0] if found else None)
+
+    calendar = [d for d in trading_days if d <= day][-(tf.HISTORY_DAYS + 1) :]
+    lookback = tf.lookback_days(calendar, day)
+    if tag_windows is not None and previous_day is not None:
+        state = tf.window_state(
+            customer_indicators=customer_indicators,
+            previous=tables(tag_windows),
+            leaving={w: history_of([d]) if d else None for w, d in tf.leaving_days(calendar, day).items()},
+            trading_days=calendar,
+            day=day,
+        )
+    else:
+        state = tf.window_state_from_history(
+            customer_indicators=customer_indicators,
+            history=history_of([d for d in calendar if d < day]),
+            trading_days=calendar,
+            day=day,
+        )
+    state_arrow, state_t = run(state, tf.WINDOW_STATE_SCHEMA, SORT_KEYS["tag_windows"])
+    lookbacks = {key: history_of([d]) if d else None for key, d in lookback.items()}
     parts = list(trades_history) if trades_history is not None else []
     if trades is not None:
         parts.append(trades)
@@ -1123,7 +1252,7 @@ def _tags_expr(
             trading_days=calendar,
             customers=customers,
             customer_indicators=customer_indicators,
-            history=history_t,
+            history=None,
             accounts=accounts,
             account_indicators=account_indicators,
             positions=positions,
@@ -1132,15 +1261,12 @@ def _tags_expr(
             industries=tables(industries) if industries is not None else None,
             trades=trades_t,
             segments=segments,
+            window_state=state_t,
+            lookbacks=lookbacks,
         ),
         tf.FEATURE_SCHEMA,
     )
-    tags = compute_tags(features, catalogue, day=day)
-    return tags.select(
-        trade_date=ibis.literal(day, type="date"),
-        customer_no=tags.customer_no.cast("string"),
-        tag_code=tags.tag_code.cast("string"),
-    )
+    return compute_tags_wide(features, catalogue, day=day), state_arrow
 
 
 def _pools_expr(
@@ -1209,15 +1335,4 @@ def compute_pools(
         ).order_by(list(SORT_KEYS["pools"]))
         return con.to_pyarrow(expr).cast(pl.POOLS_SCHEMA.to_pyarrow())
 
-    if con.name == "duckdb":
-        tables = _Tables(con, None)
-        try:
-            return work(tables)
-        finally:
-            tables.release()
-    with tempfile.TemporaryDirectory(prefix="brokercrm-pools-") as folder:
-        tables = _Tables(con, Path(folder))
-        try:
-            return work(tables)
-        finally:
-            tables.release()
+    return with_tables(con, work, prefix="brokercrm-pools-")

@@ -20,9 +20,7 @@ It writes every table of :data:`pipeline.SEGMENT_SCHEMAS` for d, in
 
 from __future__ import annotations
 
-import tempfile
 from datetime import date
-from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import ibis
@@ -113,7 +111,7 @@ def compute_segments_day(
     thresholds: Mapping[str, sp.TierThreshold] = sp.DEFAULT_TIER_THRESHOLDS,
 ) -> dict[str, pa.Table]:
     """:func:`segments_stage` on one engine (``datacenter.runner.connect``), Arrow in and out."""
-    from brokercrm.datacenter.runner import _Tables
+    from brokercrm.datacenter.runner import _Tables, with_tables
 
     def work(tables: _Tables) -> dict[str, pa.Table]:
         def run(expr: ir.Table, schema: ibis.Schema, order: tuple[str, ...] = ()) -> tuple[pa.Table, ir.Table]:
@@ -138,18 +136,7 @@ def compute_segments_day(
             thresholds=thresholds,
         )
 
-    if con.name == "duckdb":
-        tables = _Tables(con, None)
-        try:
-            return work(tables)
-        finally:
-            tables.release()
-    with tempfile.TemporaryDirectory(prefix="brokercrm-segments-") as folder:
-        tables = _Tables(con, Path(folder))
-        try:
-            return work(tables)
-        finally:
-            tables.release()
+    return with_tables(con, work, prefix="brokercrm-segments-")
 
 
 def branches_from_customers(customers: pa.Table) -> pa.Table:

@@ -334,9 +334,15 @@ def feature_table(
     industries: ir.Table | None,
     trades: ir.Table,
     segments: ir.Table | None = None,
+    window_state: ir.Table | None = None,
+    lookbacks: Mapping[str, ir.Table | None] | None = None,
 ) -> ir.Table:
     """One row per customer with a CNY account on ``day``: ``FEATURE_SCHEMA`` (see the module
     docstring for the inputs, :data:`FEATURES` for the columns).
+
+    The window features come from ``window_state`` (D's running sums, :func:`window_state`)
+    with ``lookbacks`` (the customer indicators of each :func:`lookback_days` day) when given;
+    otherwise from ``history`` (:func:`window_state_from_history`, look-backs read from it).
 
     Raises
     ------
@@ -364,12 +370,18 @@ def feature_table(
     positions, closes, securities, industries, trades, segments = (
         _nullable(t) for t in (positions, closes, securities, industries, trades, segments)
     )
-    calendar = sorted(d for d in set(trading_days) if d <= day)
-    if not calendar or calendar[-1] != day:
-        calendar.append(day)
+    calendar = _calendar(trading_days, day)
 
     ci = customer_indicators
-    windows = _windows(ci=ci, history=history, calendar=calendar, day=day)
+    if window_state is None:
+        window_state = window_state_from_history(
+            customer_indicators=ci, history=history, trading_days=calendar, day=day
+        )
+        lookbacks = {
+            key: (history.filter(history.trade_date == back) if history is not None and back is not None else None)
+            for key, back in lookback_days(calendar, day).items()
+        }
+    windows = _windows(state=window_state, lookbacks=lookbacks or {})
     holdings, industry = _holdings(
         positions=positions, closes=closes, securities=securities, industries=industries,
         accounts=accounts,
@@ -487,8 +499,82 @@ def feature_table(
     return result
 
 
-def _windows(*, ci: ir.Table, history: ir.Table | None, calendar: list[date], day: date) -> ir.Table:
-    """Sums over the trading-day windows ending D, and the look-back totals."""
+#: The windows' running measures: what each trading day adds to a customer's sums, and over
+#: how many trading days (ending D) they are kept. ``window_state`` is one row per customer with
+#: one column per measure plus ``last_trade_date``; the features read it.
+_MEASURE_WINDOWS: Mapping[str, int] = {
+    "bank_in_20d": SHORT_WINDOW,
+    "bank_out_20d": SHORT_WINDOW,
+    "net_inflow_20d": SHORT_WINDOW,
+    "trade_amount_20d": SHORT_WINDOW,
+    "realized_pnl_20d": SHORT_WINDOW,
+    "trade_count_20d": SHORT_WINDOW,
+    "net_inflow_60d": MEDIUM_WINDOW,
+    "trade_amount_60d": MEDIUM_WINDOW,
+    "net_commission_60d": MEDIUM_WINDOW,
+    "realized_pnl_60d": MEDIUM_WINDOW,
+    "assets_sum_60d": MEDIUM_WINDOW,
+    "trade_count_60d": MEDIUM_WINDOW,
+    "trade_days_60d": MEDIUM_WINDOW,
+    "days_60d": MEDIUM_WINDOW,
+    "realized_pnl_126d": LONG_WINDOW,
+    "profit_days_126d": LONG_WINDOW,
+    "loss_days_126d": LONG_WINDOW,
+    "history_days": LONG_WINDOW,
+}
+_COUNT_MEASURES = frozenset(
+    ("trade_count_20d", "trade_count_60d", "trade_days_60d", "days_60d", "profit_days_126d", "loss_days_126d", "history_days")
+)
+#: One row per customer: the windows' running sums as of D (``window_state``).
+WINDOW_STATE_SCHEMA = ibis.schema(
+    {
+        "customer_no": "string",
+        **{name: ("int64" if name in _COUNT_MEASURES else WIDE) for name in _MEASURE_WINDOWS},
+        "last_trade_date": "date",
+    }
+)
+
+
+def _day_measures(rows: ir.Table) -> dict[str, ir.Value]:
+    """What one day's customer indicators row adds to each measure."""
+    inflow = rows.bank_in - rows.bank_out + rows.securities_in_value - rows.securities_out_value
+    zero = ibis.literal(0, type="int64")
+    one = ibis.ifelse(rows.customer_no.isnull(), zero, ibis.literal(1, type="int64"))  # a column of rows
+    values = {
+        "bank_in_20d": rows.bank_in,
+        "bank_out_20d": rows.bank_out,
+        "net_inflow_20d": inflow,
+        "trade_amount_20d": rows.trade_amount,
+        "realized_pnl_20d": rows.realized_pnl,
+        "trade_count_20d": rows.trade_count,
+        "net_inflow_60d": inflow,
+        "trade_amount_60d": rows.trade_amount,
+        "net_commission_60d": rows.net_commission,
+        "realized_pnl_60d": rows.realized_pnl,
+        "assets_sum_60d": rows.total_assets,
+        "trade_count_60d": rows.trade_count,
+        "trade_days_60d": ibis.ifelse(rows.trade_count > 0, one, zero),
+        "days_60d": one,
+        "realized_pnl_126d": rows.realized_pnl,
+        "profit_days_126d": ibis.ifelse(rows.realized_pnl > 0, one, zero),
+        "loss_days_126d": ibis.ifelse(rows.realized_pnl < 0, one, zero),
+        "history_days": one,
+    }
+    return {k: v.fill_null(0).cast(WINDOW_STATE_SCHEMA[k]) for k, v in values.items()}
+
+
+def _window_start(calendar: Sequence[date], days: int) -> date:
+    return calendar[-days] if len(calendar) >= days else calendar[0]
+
+
+def window_state_from_history(
+    *, customer_indicators: ir.Table, history: ir.Table | None, trading_days: Sequence[date], day: date
+) -> ir.Table:
+    """The windows' sums of D (``WINDOW_STATE_SCHEMA``) from every day of the windows: D's
+    customer indicators and the earlier days in ``history``. A run's first day with no state
+    of the day before starts so; every later day carries it (:func:`window_state`)."""
+    calendar = _calendar(trading_days, day)
+    ci = _nullable(customer_indicators)
     columns = REQUIRED_COLUMNS["history"]
     today = ci.select(
         customer_no=ci.customer_no,
@@ -496,8 +582,9 @@ def _windows(*, ci: ir.Table, history: ir.Table | None, calendar: list[date], da
         **{c: ci[c] for c in columns if c not in ("customer_no", "trade_date")},
     )
     rows = today
-    earliest = calendar[-(HISTORY_DAYS + 1)] if len(calendar) > HISTORY_DAYS else calendar[0]
+    earliest = _window_start(calendar, LONG_WINDOW)
     if history is not None:
+        history = _nullable(history)
         earlier = history.filter((history.trade_date >= earliest) & (history.trade_date < day))
         earlier = earlier.select(
             customer_no=earlier.customer_no,
@@ -505,49 +592,99 @@ def _windows(*, ci: ir.Table, history: ir.Table | None, calendar: list[date], da
             **{c: earlier[c].cast(today[c].type()) for c in columns if c not in ("customer_no", "trade_date")},
         )
         rows = ibis.union(today, earlier, distinct=False)
-
-    def start(days: int) -> date:
-        return calendar[-days] if len(calendar) >= days else calendar[0]
-
-    short, medium, long = (
-        rows.trade_date >= start(SHORT_WINDOW),
-        rows.trade_date >= start(MEDIUM_WINDOW),
-        rows.trade_date >= start(LONG_WINDOW),
-    )
-    inflow = rows.bank_in - rows.bank_out + rows.securities_in_value - rows.securities_out_value
-    sums = {
-        "bank_in_20d": rows.bank_in.sum(where=short),
-        "bank_out_20d": rows.bank_out.sum(where=short),
-        "net_inflow_20d": inflow.sum(where=short),
-        "net_inflow_60d": inflow.sum(where=medium),
-        "trade_amount_20d": rows.trade_amount.sum(where=short),
-        "trade_amount_60d": rows.trade_amount.sum(where=medium),
-        "net_commission_60d": rows.net_commission.sum(where=medium),
-        "realized_pnl_20d": rows.realized_pnl.sum(where=short),
-        "realized_pnl_60d": rows.realized_pnl.sum(where=medium),
-        "realized_pnl_126d": rows.realized_pnl.sum(where=long),
-        "assets_sum_60d": rows.total_assets.sum(where=medium),
+    measures = _day_measures(rows)
+    aggregates: dict[str, ir.Value] = {
+        name: value.sum(where=rows.trade_date >= _window_start(calendar, _MEASURE_WINDOWS[name]))
+        .fill_null(0)
+        .cast(WINDOW_STATE_SCHEMA[name])
+        for name, value in measures.items()
     }
-    aggregates: dict[str, ir.Value] = {k: v.cast(WIDE) for k, v in sums.items()}
-    aggregates.update(
-        trade_count_20d=rows.trade_count.sum(where=short).cast("int64"),
-        trade_count_60d=rows.trade_count.sum(where=medium).cast("int64"),
-        trade_days_60d=rows.count(where=medium & (rows.trade_count > 0)).cast("int64"),
-        profit_days_126d=rows.count(where=long & (rows.realized_pnl > 0)).cast("int64"),
-        loss_days_126d=rows.count(where=long & (rows.realized_pnl < 0)).cast("int64"),
-        history_days=rows.count(where=long).cast("int64"),
-        days_60d=rows.count(where=medium).cast("int64"),
-        last_trade_date=rows.trade_date.max(where=long & (rows.trade_count > 0)),
+    aggregates["last_trade_date"] = rows.trade_date.max(where=rows.trade_count > 0)
+    return rows.group_by("customer_no").aggregate(**aggregates)
+
+
+def window_state(
+    *,
+    customer_indicators: ir.Table,
+    previous: ir.Table,
+    leaving: Mapping[int, ir.Table | None],
+    trading_days: Sequence[date],
+    day: date,
+) -> ir.Table:
+    """The windows' sums of D from those of the trading day before (``previous``): add D's row,
+    subtract the row of the day that leaves each window — ``leaving[w]``, the customer
+    indicators of the trading day ``w`` days before D (None while the calendar is shorter than
+    ``w + 1`` days). Exact, and it reads three earlier days instead of six months of them; a
+    customer with no day left in the longest window drops out."""
+    calendar = _calendar(trading_days, day)
+    ci = _nullable(customer_indicators)
+    previous = _nullable(previous)
+    today = ci.select("customer_no", **_day_measures(ci))
+    keys = ibis.union(previous.select("customer_no"), today.select("customer_no"), distinct=True)
+    joined = keys.left_join(previous, keys.customer_no == previous.customer_no).left_join(
+        today, keys.customer_no == today.customer_no
     )
-    for key, back in LOOKBACKS.items():
-        if len(calendar) > back:
-            aggregates[f"ago_{key}"] = rows.total_assets.max(
-                where=rows.trade_date == calendar[-1 - back]
-            ).cast(WIDE)
-        else:
-            aggregates[f"ago_{key}"] = ibis.literal(None, type=WIDE)
-    agg = rows.group_by("customer_no").aggregate(**aggregates)
-    return with_quotients(agg, avg_assets_60d=(agg.assets_sum_60d, agg.days_60d))
+    columns = {"customer_no": keys.customer_no}
+    for name in _MEASURE_WINDOWS:
+        columns[name] = previous[name].fill_null(0) + today[name].fill_null(0)
+    last = ibis.cases(
+        (today.trade_count_20d > 0, ibis.literal(day)),
+        (previous.last_trade_date >= _window_start(calendar, LONG_WINDOW), previous.last_trade_date),
+        else_=ibis.literal(None, type="date"),
+    )
+    state = joined.select(**columns, last_trade_date=last)
+    for window in sorted({*_MEASURE_WINDOWS.values()}):
+        gone = leaving.get(window)
+        if gone is None:
+            continue
+        gone = _nullable(gone)
+        names = [n for n, w in _MEASURE_WINDOWS.items() if w == window]
+        out = gone.select("customer_no", **{k: v for k, v in _day_measures(gone).items() if k in names})
+        state = state.left_join(out, state.customer_no == out.customer_no).select(
+            *[c for c in state.columns if c not in names],
+            **{n: (state[n] - out[n].fill_null(0)).cast(WINDOW_STATE_SCHEMA[n]) for n in names},
+        )
+    state = state.filter(state.history_days > 0)
+    return state.select(*WINDOW_STATE_SCHEMA.names).cast(WINDOW_STATE_SCHEMA)
+
+
+def _calendar(trading_days: Sequence[date], day: date) -> list[date]:
+    calendar = sorted(d for d in set(trading_days) if d <= day)
+    if not calendar or calendar[-1] != day:
+        calendar.append(day)
+    return calendar
+
+
+def _windows(*, state: ir.Table, lookbacks: Mapping[str, ir.Table | None]) -> ir.Table:
+    """The window features of D from its window state and the look-back days' customer
+    indicators (``lookbacks[key]``: the day ``LOOKBACKS[key]`` trading days before D, or None)."""
+    w = state
+    for key in LOOKBACKS:
+        back = lookbacks.get(key)
+        if back is None:
+            w = w.mutate(**{f"ago_{key}": ibis.literal(None, type=WIDE)})
+            continue
+        back = _nullable(back)
+        back = back.select(customer_no=back.customer_no, **{f"ago_{key}": back.total_assets.cast(WIDE)})
+        w = w.left_join(back, w.customer_no == back.customer_no).select(w, back[f"ago_{key}"])
+    # a customer with no day among the 60 has no 60-day mean (not a mean of 0)
+    numerator = ibis.ifelse(w.days_60d == 0, ibis.literal(None, type=WIDE), w.assets_sum_60d.cast(WIDE))
+    return with_quotients(w, avg_assets_60d=(numerator, w.days_60d))
+
+
+def lookback_days(trading_days: Sequence[date], day: date) -> dict[str, date | None]:
+    """The trading day of each look-back (``LOOKBACKS``) before ``day``, None where the calendar
+    does not reach it."""
+    calendar = _calendar(trading_days, day)
+    return {key: (calendar[-1 - back] if len(calendar) > back else None) for key, back in LOOKBACKS.items()}
+
+
+def leaving_days(trading_days: Sequence[date], day: date) -> dict[int, date | None]:
+    """For each window length, the trading day that leaves the window on ``day`` (the one
+    ``w`` trading days before it), None where the calendar does not reach it."""
+    calendar = _calendar(trading_days, day)
+    windows = sorted({*_MEASURE_WINDOWS.values()})
+    return {w: (calendar[-1 - w] if len(calendar) > w else None) for w in windows}
 
 
 def _holdings(

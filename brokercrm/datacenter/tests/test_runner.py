@@ -191,3 +191,32 @@ def test_a_month_end_is_recomputed_when_the_next_month_shows_it_was_the_evaluati
     assert runner.pipeline_run(data_dir=tmp_path).computed == (april_29, may_6)
     after = runner.read_snapshot(data_dir=tmp_path, table="tier_state", day=april_29).to_pylist()
     assert after[0]["evaluated_on"] == april_29
+
+
+@pytest.mark.slow
+def test_the_tags_read_history_older_than_the_window_from_its_files(tmp_path):
+    """The 60-day inflow of the tags reaches back past the 20 days a run holds in memory: a
+    bank transfer 20 trading days before the last day still makes C1 an inflow customer, and
+    C2's withdrawal as old makes C2 an outflow one (those days are read from their snapshot
+    files by the engine, not from memory)."""
+    from datetime import timedelta
+
+    days = [date(2026, 3, 2) + timedelta(days=i) for i in range(40)]
+    days = [d for d in days if d.weekday() < 5][:22]
+    b = Book()
+    b.account(days[0], "A1", "C1").cash(days[0], "A1", "1000.00", "1000.00")
+    b.account(days[0], "K1", "C2").cash(days[0], "K1", "5000.00", "5000.00")
+    b.cash(days[1], "A1", "800.00", "1800.00", kind="bank_in")
+    b.cash(days[1], "K1", "-3000.00", "2000.00", kind="bank_out")
+    for d in days:
+        b.day(d)
+    b.publish(tmp_path)
+    result = runner.pipeline_run(data_dir=tmp_path)
+    assert result.computed[-1] == days[-1]
+    assert {"tags", "tag_features"} <= set(result.stage_seconds)
+    tags = runner.read_snapshot(data_dir=tmp_path, table="tags", day=days[-1]).to_pylist()
+    carried = {(r["customer_no"], r["tag_code"]) for r in tags}
+    assert ("C1", "inflow_60d") in carried and ("C1", "outflow_60d") not in carried
+    assert ("C2", "outflow_60d") in carried and ("C2", "inflow_60d") not in carried
+    # and the 20-day inflow no longer sees either transfer
+    assert not {code for _, code in carried if code in ("inflow_20d", "outflow_20d")}

@@ -126,3 +126,80 @@ def test_the_registry_documents_every_feature():
     assert [f.name for f in F.FEATURES_LIST if f.provided] == [
         "tier", "abcd_class", "contribution", "turnover", "net_commission_12m",
     ]
+
+
+def test_carried_window_sums_equal_those_recomputed_from_every_day():
+    """``window_state`` (yesterday's sums + today − the days leaving each window) gives exactly
+    what ``window_state_from_history`` gives from every day, day after day, once all three
+    windows (20, 60, 126 days) have days leaving them — with customers who skip days, come
+    and go, trade now and then, and a last trade that falls out of the 126 days."""
+    import random
+
+    import pyarrow as pa
+
+    from brokercrm.datacenter import pipeline as pl
+
+    rng = random.Random(5)
+    calendar = world.weekdays(date(2023, 6, 1), date(2024, 1, 31))
+    assert len(calendar) > F.LONG_WINDOW + 12
+    rows: dict[date, list[dict]] = {}
+    for n, day in enumerate(calendar):
+        for c in ("C1", "C2", "C3", "C4"):
+            if c == "C2" and n % 7 == 3 or c == "C3" and 40 <= n <= 90 or c == "C4" and n < 2:
+                continue  # C2 skips days, C3 is away for a while, C4 arrives late
+            # C4 trades on three early days only: its last trade leaves the 126 days during the test
+            trades = n in (3, 5, 7) if c == "C4" else rng.random() < 0.3
+            rows.setdefault(day, []).append(
+                {
+                    "trade_date": day, "customer_no": c,
+                    "total_assets": Decimal(rng.randrange(0, 10**7)) / 100,
+                    "bank_in": Decimal(rng.randrange(0, 10**5)) / 100 if rng.random() < 0.2 else Decimal(0),
+                    "bank_out": Decimal(rng.randrange(0, 10**5)) / 100 if rng.random() < 0.2 else Decimal(0),
+                    "securities_in_value": Decimal(rng.randrange(0, 10**5)) / 100 if rng.random() < 0.05 else Decimal(0),
+                    "securities_out_value": Decimal(0),
+                    "trade_count": rng.randrange(1, 4) if trades else 0,
+                    "trade_amount": Decimal(rng.randrange(0, 10**7)) / 100 if trades else Decimal(0),
+                    "realized_pnl": Decimal(rng.randrange(-10**5, 10**5)) / 100 if trades else Decimal(0),
+                    "net_commission": Decimal(rng.randrange(0, 10**4)) / 100 if trades else Decimal(0),
+                }
+            )
+    schema = pl.CUSTOMER_INDICATORS_SCHEMA.to_pyarrow()
+    by_day = {d: pa.Table.from_pylist(r, schema=pa.schema([schema.field(k) for k in r[0]])) for d, r in rows.items()}
+    con = ibis.duckdb.connect()
+
+    def history(upto: date) -> ibis.Table:
+        return ibis.memtable(pa.concat_tables([t for d, t in by_day.items() if d < upto]))
+
+    def rows_of(expr) -> list[dict]:
+        return con.to_pyarrow(expr.order_by("customer_no")).to_pylist()
+
+    first = F.LONG_WINDOW + 2  # from here the 126-day window has a day leaving too
+    state = rows_of(
+        F.window_state_from_history(
+            customer_indicators=ibis.memtable(by_day[calendar[first]]), history=history(calendar[first]),
+            trading_days=calendar[: first + 1], day=calendar[first],
+        )
+    )
+    for n in range(first + 1, first + 8):
+        day = calendar[n]
+        leaving = {w: (ibis.memtable(by_day[d]) if d else None) for w, d in F.leaving_days(calendar[: n + 1], day).items()}
+        assert all(v is not None for v in leaving.values())
+        carried = rows_of(
+            F.window_state(
+                customer_indicators=ibis.memtable(by_day[day]),
+                previous=ibis.memtable(pa.Table.from_pylist(state, schema=F.WINDOW_STATE_SCHEMA.to_pyarrow())),
+                leaving=leaving, trading_days=calendar[: n + 1], day=day,
+            )
+        )
+        recomputed = rows_of(
+            F.window_state_from_history(
+                customer_indicators=ibis.memtable(by_day[day]), history=history(day),
+                trading_days=calendar[: n + 1], day=day,
+            )
+        )
+        assert carried == recomputed, day
+        state = carried
+    # the data exercised what it should: C4's last trade left the 126 days, C3 has gaps
+    assert {r["customer_no"]: r["last_trade_date"] for r in state}["C4"] is None
+    assert calendar[7] >= calendar[first + 1 - F.LONG_WINDOW]  # … and was in them when the test began
+    assert {r["customer_no"]: r["history_days"] for r in state}["C3"] < F.LONG_WINDOW
