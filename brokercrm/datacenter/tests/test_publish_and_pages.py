@@ -2,7 +2,6 @@
 the database, the customer page's counter data and the data center page."""
 
 import csv
-import json
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -26,23 +25,15 @@ LAST = "2026-04-22"
 
 
 @pytest.fixture(scope="module")
-def sample_warehouse(tmp_path_factory, django_db_blocker):
-    """The worked example ingested and computed once, through the operator's verbs."""
-    data_dir = tmp_path_factory.mktemp("warehouse")
+def sample_warehouse(sample_copy):
+    """The worked example ingested and computed (once per session, ``conftest.sample_computed``,
+    through the operator's verbs), with its indicators and pools exported through the CLI."""
+    data_dir = sample_copy
     runner = CliRunner(env={"BROKERCRM_DATA_DIR": str(data_dir)})
     from brokercrm.config import get_config
 
     get_config.cache_clear()
     try:
-        for counter in ("hundsun", "apex"):
-            result = runner.invoke(app, ["ingest", str(SAMPLE / "exports" / counter), "--counter", counter, "--json"])
-            assert result.exit_code == 0, result.output
-            report = json.loads(result.output)
-            files = [f for day in report["days"] for f in day["files"]]
-            assert files and all(f["read"] == f["loaded"] + f["quarantined"] for f in files)
-        with django_db_blocker.unblock():
-            result = runner.invoke(app, ["pipeline", "run", "--no-publish"])
-        assert result.exit_code == 0, result.output
         out = data_dir / "indicators.csv"
         result = runner.invoke(app, ["export", "indicators", "--date", LAST, "--out", str(out)])
         assert result.exit_code == 0, result.output

@@ -15,16 +15,15 @@ from typer.testing import CliRunner
 
 from brokercrm.cli import app
 from brokercrm.segments.exports import SEGMENTS_COLUMNS, export_segments, tier_changes
-from brokercrm.segments.tests.sample import SAMPLE, ingest_sample
+from brokercrm.segments.tests.sample import SAMPLE
 
 pytestmark = pytest.mark.slow
 LAST = date(2026, 4, 22)
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("segments-sample")
-    ingest_sample(data_dir)  # the pipeline run computes the segments and the tags of every day
+def sample(sample_copy):
+    data_dir = sample_copy  # the pipeline run computed the segments and the tags of every day
     from brokercrm.datacenter import runner
 
     days = runner.computed_days(data_dir=data_dir)

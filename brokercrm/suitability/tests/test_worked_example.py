@@ -25,23 +25,9 @@ EXPECTED = SAMPLE / "expected" / f"suitability-{DAY}.csv"
 
 
 @pytest.fixture(scope="module")
-def sample_warehouse(tmp_path_factory, django_db_blocker):
-    """The worked example ingested (both counters) and computed once."""
-    data_dir = tmp_path_factory.mktemp("warehouse")
-    runner = CliRunner(env={"BROKERCRM_DATA_DIR": str(data_dir)})
-    from brokercrm.config import get_config
-
-    get_config.cache_clear()
-    try:
-        for counter in ("hundsun", "apex"):
-            result = runner.invoke(app, ["ingest", str(SAMPLE / "exports" / counter), "--counter", counter, "--json"])
-            assert result.exit_code == 0, result.output
-        with django_db_blocker.unblock():
-            result = runner.invoke(app, ["pipeline", "run", "--no-publish"])
-        assert result.exit_code == 0, result.output
-    finally:
-        get_config.cache_clear()
-    return data_dir
+def sample_warehouse(sample_copy):
+    """The worked example ingested (both counters) and computed (``conftest.sample_computed``)."""
+    return sample_copy
 
 
 def _import_products(runner: CliRunner) -> None:
