@@ -194,3 +194,156 @@ def policy(request: HttpRequest):
         "multipliers": dict(current.multipliers),
         "changed_at": current.changed_at,
     }
+
+
+# --- the segment builder and saved segments --------------------------------------------------------
+
+from typing import Any  # noqa: E402
+
+from django.conf import settings as django_settings  # noqa: E402
+
+from brokercrm.org.policy import Capability  # noqa: E402
+from brokercrm.org.selectors import user_can  # noqa: E402
+from brokercrm.segments import audience as au  # noqa: E402
+from brokercrm.segments.models import SavedSegment  # noqa: E402
+from brokercrm.segments.selectors import (  # noqa: E402
+    audience_preview,
+    audience_rows,
+    definition_check,
+    segment_get,
+    segment_list,
+    segment_members_table,
+)
+
+
+class AudienceIn(Schema):
+    #: the definition tree (docs/segmentation.md, "Segment builder")
+    definition: dict[str, Any]
+    page: int = 1
+    page_size: int = 50
+
+
+class AudienceRowOut(Schema):
+    customer_no: str
+    name: str
+    branch_code: str
+    account_manager: str
+    tier: str
+    abcd_class: str
+    total_assets: Decimal | None
+
+
+class AudienceOut(Schema):
+    count: int
+    as_of: date | None
+    #: the definition as validated (numbers as decimal strings, choices sorted)
+    definition: dict[str, Any]
+    items: list[AudienceRowOut]
+    page: int
+
+
+class SavedSegmentOut(Schema):
+    id: int
+    name: str
+    description: str
+    owner: str
+    visibility: str
+    definition: dict[str, Any]
+    member_count: int | None
+    as_of: date | None
+    updated_at: datetime
+
+
+class MembersPage(Schema):
+    segment: int
+    as_of: date | None
+    count: int
+    items: list[AudienceRowOut]
+    page: int
+    pages: int
+
+
+def _builder_allowed(request: HttpRequest) -> None:
+    if not user_can(user=request.user, capability=Capability.VIEW_CUSTOMERS):
+        raise HttpError(403, "You may not build segments.")
+
+
+def _row_out(r) -> dict:
+    return {
+        "customer_no": r.customer_no, "name": r.name, "branch_code": r.branch_code, "account_manager": r.account_manager,
+        "tier": r.tier, "abcd_class": r.abcd_class, "total_assets": r.total_assets,
+    }  # fmt: skip
+
+
+def _saved_out(s: SavedSegment) -> dict:
+    v = s.current_version
+    return {
+        "id": s.pk, "name": s.name, "description": s.description, "owner": s.owner.get_username(),
+        "visibility": s.visibility, "definition": s.definition, "member_count": v.member_count if v else None,
+        "as_of": v.as_of if v else None, "updated_at": s.updated_at,
+    }  # fmt: skip
+
+
+@router.post("/audience", response=AudienceOut, summary="Count and list a segment definition's customers in your scope")
+def audience(request: HttpRequest, body: AudienceIn):
+    """Evaluates ``definition`` over the published warehouse, in the caller's data scope: the
+    count and one page of customers by customer number. 422 with every problem for an invalid
+    definition."""
+    _builder_allowed(request)
+    _page_size(body.page_size)
+    try:
+        valid = definition_check(body.definition)
+    except au.DefinitionError as exc:
+        raise HttpError(422, "; ".join(exc.problems)) from None
+    page = max(1, body.page)
+    preview = audience_preview(actor=request.user, definition=valid, limit=body.page_size, offset=(page - 1) * body.page_size)
+    customer_list_record(
+        actor=request.user,
+        filters={"segment": valid},
+        shown=[r.customer_no for r in preview.rows],
+        request=request,
+        via="api:segment_audience",
+    )
+    return {"count": preview.count, "as_of": preview.as_of, "definition": valid, "items": [_row_out(r) for r in preview.rows], "page": page}
+
+
+@router.get("/saved", response=list[SavedSegmentOut], summary="Your saved segments and those shared with you")
+def saved_segments(request: HttpRequest):
+    _builder_allowed(request)
+    return [_saved_out(s) for s in segment_list(actor=request.user)]
+
+
+def _saved_or_404(request: HttpRequest, segment_id: int) -> SavedSegment:
+    _builder_allowed(request)
+    try:
+        return segment_get(actor=request.user, segment_id=segment_id)
+    except SavedSegment.DoesNotExist:
+        raise Http404 from None
+
+
+@router.get("/saved/{segment_id}", response=SavedSegmentOut, summary="One saved segment")
+def saved_segment(request: HttpRequest, segment_id: int):
+    return _saved_out(_saved_or_404(request, segment_id))
+
+
+@router.get("/saved/{segment_id}/members", response=MembersPage, summary="A saved segment's members (current version) in your scope")
+def saved_segment_members(request: HttpRequest, segment_id: int, page: int = 1, page_size: int = 50):
+    segment = _saved_or_404(request, segment_id)
+    _page_size(page_size)
+    table = segment_members_table(segment=segment, actor=request.user, data_dir=django_settings.DATA_DIR)
+    count = table.num_rows
+    pages = max(1, -(-count // page_size))
+    page = min(max(1, page), pages)
+    rows = audience_rows(actor=request.user, rows=table.slice((page - 1) * page_size, page_size).to_pylist())
+    customer_list_record(
+        actor=request.user,
+        filters={"segment": segment.pk},
+        shown=[r.customer_no for r in rows],
+        request=request,
+        via="api:segment_members",
+    )
+    version = segment.current_version
+    return {
+        "segment": segment.pk, "as_of": version.as_of if version else None, "count": count,
+        "items": [_row_out(r) for r in rows], "page": page, "pages": pages,
+    }  # fmt: skip

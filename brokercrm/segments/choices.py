@@ -74,3 +74,10 @@ BASIC_SERVICES = (
     _("Basic information"),
     _("Research reports on the website"),
 )
+
+
+class SegmentVisibility(models.TextChoices):
+    """Who sees a saved segment (issue 5, "Segment builder")."""
+
+    PRIVATE = "private", _("Only me")
+    BRANCH = "branch", _("Shared with my branch")

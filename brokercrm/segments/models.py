@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from brokercrm.customers.models import Customer
 from brokercrm.org.scope import ScopedManager
-from brokercrm.segments.choices import AbcdClass, Tier, TierChangeReason
+from brokercrm.segments.choices import AbcdClass, SegmentVisibility, Tier, TierChangeReason
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 
@@ -141,3 +141,65 @@ class SegmentPublication(models.Model):
         ordering = ["-published_at", "-id"]
         verbose_name = _("segmentation publication")
         verbose_name_plural = _("segmentation publications")
+
+
+class SavedSegment(models.Model):
+    """A segment a user built and saved (issue 5, "Segment builder"): a definition
+    (``segments.audience``) evaluated again after every pipeline run (``segments_refresh``).
+
+    Private segments are seen by their owner; shared ones by the employees of ``shared_node``
+    (the owner's branch, or their own node above branches) and those above it. Members are
+    computed in the owner's data scope and shown to a viewer within the viewer's scope.
+    ``current_version`` moves only to a version whose members were written completely.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    definition = models.JSONField(_("definition"))
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="segments")
+    visibility = models.CharField(
+        _("visibility"), max_length=8, choices=SegmentVisibility.choices, default=SegmentVisibility.PRIVATE
+    )
+    shared_node = models.ForeignKey(
+        "org.OrgNode", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("shared with")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
+    current_version = models.ForeignKey(
+        "SegmentVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("saved segment")
+        verbose_name_plural = _("saved segments")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SegmentVersion(models.Model):
+    """The members of a saved segment as of one published warehouse version.
+
+    Members are a Parquet file under the data directory (``members_file``, relative to it:
+    customer number, branch, tier, class, total assets), not rows: a head-office segment can hold
+    hundreds of thousands of customers, refreshed after every run, and the OLTP database should
+    not grow by that much each night. The file is written whole before this row exists.
+    """
+
+    segment = models.ForeignKey(SavedSegment, on_delete=models.CASCADE, related_name="versions")
+    #: the warehouse snapshot version evaluated (``runner.current_version``'s folder name)
+    snapshot_version = models.CharField(_("warehouse version"), max_length=32)
+    as_of = models.DateField(_("as of"))
+    definition = models.JSONField(_("definition"))
+    member_count = models.PositiveIntegerField(_("members"))
+    members_file = models.CharField(max_length=300)
+    created_at = models.DateTimeField(_("computed at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("segment version")
+        verbose_name_plural = _("segment versions")
+
+    def __str__(self) -> str:
+        return f"{self.segment_id} {self.snapshot_version} {self.member_count}"

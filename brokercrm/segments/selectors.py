@@ -3,15 +3,17 @@ scope (``Model.objects.for_user``); the tier policy is not customer data."""
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date
 from decimal import Decimal
 from typing import Iterable, Mapping
 
 from django.core.paginator import Page, Paginator
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from brokercrm.org.policy import Capability
 from brokercrm.segments import pipeline as sp
 from brokercrm.segments.choices import (
     ABCD_STRATEGIES,
@@ -233,11 +235,8 @@ class TagRow:
     since: date
 
 
-@functools.lru_cache(maxsize=1)
 def _tag_catalogue() -> Mapping[str, tuple[str, str, str]]:
-    from brokercrm.tagengine.catalogue import load_catalogue
-
-    return {t.code: (t.name_zh, t.name_en, t.category) for t in load_catalogue()}
+    return {t.code: (t.name_zh, t.name_en, t.category) for t in builder_catalogue()}
 
 
 def tag_name(code: str) -> str:
@@ -270,3 +269,253 @@ def tags_for_customers(*, actor, customer_nos: Iterable[str]) -> dict[str, tuple
     for number, code in rows.values_list("customer__customer_no", "tag_code"):
         found.setdefault(number, []).append(code)
     return {number: tuple(sorted(codes)) for number, codes in found.items()}
+
+
+# --- saved segments and the segment builder (``segments.audience``) --------------------------------
+
+
+def builder_catalogue():
+    """The tag catalogue pages name tags by and the builder offers and validates against: the
+    built-in tags and head office's active ones (``tags.selectors.catalogue_state``, memoised
+    on the stored tags; the built-in ones alone when a stored tag no longer validates)."""
+    from brokercrm.tags.selectors import catalogue_state
+
+    return catalogue_state()[0]
+
+
+def _builder_tags() -> tuple[tuple[str, str, str, str], ...]:
+    return tuple((t.code, t.name_zh, t.name_en, t.category) for t in builder_catalogue())
+
+
+def builder_tag_codes() -> frozenset[str]:
+    return frozenset(code for code, *_rest in _builder_tags())
+
+
+#: category codes of the catalogue → labels (the picker's groups)
+TAG_CATEGORY_LABELS = {
+    "basic": _("Basic"),
+    "assets": _("Assets"),
+    "holdings": _("Holdings"),
+    "behaviour": _("Behaviour"),
+    "profit": _("Profit and loss"),
+    "margin": _("Margin"),
+    "risk": _("Risk"),
+    "lifecycle": _("Lifecycle"),
+    "value": _("Customer value"),
+}
+
+
+def builder_tag_groups() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The tag picker: (category label, [(code, name in the active language)]) in catalogue order."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for code, _zh, _en, category in _builder_tags():
+        groups.setdefault(category, []).append((code, tag_name(code)))
+    return [(str(TAG_CATEGORY_LABELS.get(c, c)), tags) for c, tags in groups.items()]
+
+
+def builder_branches(*, actor) -> list[tuple[str, str]]:
+    """(code, name) of the branches the actor may see: the choices of a ``branch`` condition."""
+    from brokercrm.org.selectors import org_node_list
+
+    return list(org_node_list(actor=actor).filter(kind="branch").order_by("code").values_list("code", "name"))
+
+
+def _all_branch_codes() -> list[str]:
+    from brokercrm.org.models import OrgNode
+
+    return list(OrgNode.objects.filter(kind="branch").values_list("code", flat=True))
+
+
+def definition_check(definition) -> dict:
+    """``audience.definition_validate`` against the catalogue and the organisation's branches."""
+    from brokercrm.segments.audience import definition_validate
+
+    return definition_validate(definition, tags=builder_tag_codes(), branches=_all_branch_codes())
+
+
+def audience_scope(*, actor):
+    """The actor's data scope as an audience filter (``org.scope``'s rule, fail-closed): an
+    account manager's or a team's customers by number (from the database), a branch's, region's
+    or head office's by the branch codes under the node; nobody without an employee record or
+    ``VIEW_CUSTOMERS``."""
+    from brokercrm.customers.models import Customer
+    from brokercrm.org.choices import NodeKind, Role
+    from brokercrm.org.models import OrgNode
+    from brokercrm.org.policy import role_can
+    from brokercrm.org.scope import acting_employee
+    from brokercrm.segments.audience import AudienceScope
+
+    employee = acting_employee(actor)
+    if employee is None or not role_can(employee.role, Capability.VIEW_CUSTOMERS) or not employee.node.path:
+        return AudienceScope.nobody()
+    if employee.role == Role.ACCOUNT_MANAGER or employee.node.kind == NodeKind.TEAM:
+        numbers = Customer.objects.for_user(actor).values_list("customer_no", flat=True)
+        return AudienceScope(customer_nos=tuple(numbers))
+    codes = OrgNode.objects.filter(path__startswith=employee.node.path, kind=NodeKind.BRANCH).values_list("code", flat=True)
+    return AudienceScope(branch_codes=tuple(codes))
+
+
+@dataclass(frozen=True)
+class AudienceRow:
+    """A customer of an audience as shown to one user (personal data masked as in the customer list)."""
+
+    customer_no: str
+    name: str
+    branch_code: str
+    branch_name: str
+    account_manager: str
+    mobile: str
+    tier: str
+    tier_label: str
+    abcd_class: str
+    total_assets: Decimal | None
+
+
+@dataclass
+class AudiencePreview:
+    """The live answer of the builder: how many, the first customers, as of which day. ``ready``
+    is False before the first pipeline run (nothing to evaluate)."""
+
+    count: int = 0
+    rows: list[AudienceRow] = dataclass_field(default_factory=list)
+    as_of: date | None = None
+    ready: bool = False
+
+
+def _data_dir(data_dir):
+    from pathlib import Path
+
+    from django.conf import settings
+
+    return Path(data_dir or settings.DATA_DIR)
+
+
+def audience_rows(*, actor, rows: Iterable[Mapping]) -> list[AudienceRow]:
+    """Audience rows (``audience.PREVIEW_COLUMNS``) with the names, branch and account manager
+    the actor may see; a customer the database does not show the actor is left out."""
+    from brokercrm.customers.models import Customer
+    from brokercrm.customers.selectors import mask_mobile
+    from brokercrm.org.selectors import user_can
+
+    rows = list(rows)
+    mask = not user_can(user=actor, capability=Capability.VIEW_PII)
+    known: dict[str, Customer] = {}
+    numbers = [r["customer_no"] for r in rows]
+    for start in range(0, len(numbers), 900):  # under SQLite's bound-parameter limit
+        batch = numbers[start : start + 900]
+        found = Customer.objects.for_user(actor).filter(customer_no__in=batch).select_related("branch", "account_manager")
+        known.update((c.customer_no, c) for c in found)
+    out = []
+    for r in rows:
+        c = known.get(r["customer_no"])
+        if c is None:
+            continue
+        total = r.get("total_assets")
+        out.append(
+            AudienceRow(
+                customer_no=c.customer_no,
+                name=c.name,
+                branch_code=c.branch.code,
+                branch_name=c.branch.name,
+                account_manager=str(c.account_manager) if c.account_manager else "",
+                mobile=mask_mobile(c.mobile) if mask and c.mobile else c.mobile,
+                tier=r.get("tier") or "",
+                tier_label=tier_label(r["tier"]) if r.get("tier") else "",
+                abcd_class=r.get("abcd_class") or "",
+                total_assets=Decimal(total).quantize(Decimal("0.01")) if total is not None else None,
+            )
+        )
+    return out
+
+
+def audience_preview(*, actor, definition: Mapping, data_dir=None, limit: int = 50, offset: int = 0) -> AudiencePreview:
+    """Count a validated definition in the actor's scope over the published warehouse, with the
+    first ``limit`` customers (by customer number). The caller records the audit entry."""
+    from brokercrm.segments import audience as au
+
+    engine = au.audience_engine(data_dir=_data_dir(data_dir))
+    if engine is None:
+        return AudiencePreview()
+    result = au.audience_evaluate(
+        engine=engine, definition=definition, scope=audience_scope(actor=actor), limit=limit, offset=offset
+    )
+    return AudiencePreview(
+        count=result.count, rows=audience_rows(actor=actor, rows=result.rows), as_of=result.as_of, ready=True
+    )
+
+
+def segment_list(*, actor) -> list:
+    """The actor's own segments, then those shared with their branch (or node), by name."""
+    from django.db.models import Q
+
+    from brokercrm.org.scope import acting_employee
+    from brokercrm.segments.models import SavedSegment
+
+    employee = acting_employee(actor)
+    if employee is None:
+        return []
+    return list(
+        SavedSegment.objects.filter(Q(owner=actor) | _shared_with(employee))
+        .select_related("owner__employee", "shared_node", "current_version")
+        .order_by("name", "id")
+    )
+
+
+def _shared_with(employee):
+    """Shared segments the employee sees: shared with their node or a node above it (their branch,
+    region, head office), or with a node under theirs (a region or head office sees its branches')."""
+    from django.db.models import Q
+
+    from brokercrm.segments.choices import SegmentVisibility
+
+    path = employee.node.path
+    ancestors = [p for p in _ancestor_paths(path)]
+    return Q(visibility=SegmentVisibility.BRANCH) & (
+        Q(shared_node__path__in=ancestors) | Q(shared_node__path__startswith=path or "\x00")
+    )
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    """``/1/4/9/`` → ``/1/``, ``/1/4/``, ``/1/4/9/``."""
+    parts = [p for p in path.split("/") if p]
+    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
+def segment_get(*, actor, segment_id: int):
+    """A segment the actor may see (own or shared with them); ``SavedSegment.DoesNotExist``
+    otherwise, so that another's private segment is indistinguishable from a missing one."""
+    from django.db.models import Q
+
+    from brokercrm.org.scope import acting_employee
+    from brokercrm.segments.models import SavedSegment
+
+    employee = acting_employee(actor)
+    if employee is None:
+        raise SavedSegment.DoesNotExist
+    return (
+        SavedSegment.objects.filter(Q(owner=actor) | _shared_with(employee))
+        .select_related("owner__employee", "shared_node", "current_version")
+        .get(pk=segment_id)
+    )
+
+
+def segment_members_table(*, segment, actor, data_dir=None):
+    """The current version's members (``audience.PREVIEW_COLUMNS``) within the actor's scope, by
+    customer number; empty before the first version or outside the scope."""
+    import pyarrow as pa
+
+    from brokercrm.segments import audience as au
+
+    version = segment.current_version
+    path = _data_dir(data_dir) / version.members_file if version is not None else None
+    if path is None or not path.exists():
+        return pa.table({c: pa.array([], pa.string()) for c in ("customer_no", "branch_code")})
+    return au.members_read(path, audience_scope(actor=actor))
+
+
+def segment_members(*, segment, actor, data_dir=None) -> list[str]:
+    """Customer numbers of a saved segment's current version that ``actor`` may see — what later
+    features (tasks, campaigns) take. Members were computed in the owner's scope; the viewer's
+    scope applies on top (fail-closed)."""
+    table = segment_members_table(segment=segment, actor=actor, data_dir=data_dir)
+    return table.column("customer_no").to_pylist()
