@@ -51,3 +51,11 @@ api.add_router("/", pools_router)
 from brokercrm.segments.api import router as segments_router  # noqa: E402
 
 api.add_router("/segments", segments_router)
+# /api/tags (the tag catalogue with coverage; head office's own tags)
+from brokercrm.tags.api import router as tags_router  # noqa: E402
+
+api.add_router("/tags", tags_router)
+# /api/events (market events and their impact lists) and /api/tasks (the account manager's tasks)
+from brokercrm.service.api import router as service_router  # noqa: E402
+
+api.add_router("/", service_router)

@@ -329,7 +329,13 @@ def pipeline_run(
     from brokercrm.datacenter.runner import pipeline_run as run
     from brokercrm.datacenter.services import datacenter_publish
     from brokercrm.segments.selectors import tier_policy_thresholds
+    from brokercrm.tagengine.catalogue import CatalogueError
+    from brokercrm.tags.selectors import current_catalogue
 
+    try:
+        catalogue = current_catalogue()  # built-in and head office's tags; a change recomputes the days
+    except CatalogueError as exc:
+        _fail(f"the tag catalogue does not validate:\n{exc}")
     start = date.fromisoformat(date_from) if date_from else None
     crm_facts_refresh(data_dir=_data_dir())  # the pools read the CRM's assessments and tests
     with _progress() as bar:
@@ -341,12 +347,15 @@ def pipeline_run(
             engine=get_config().engine,
             progress=lambda done, total, day: bar.update(task, completed=done, total=total, note=str(day)),
             thresholds=tier_policy_thresholds(),  # head office's; a change recomputes the days
+            catalogue=catalogue,
         )
         if publish:
             steps = bar.add_task("publish", total=None, note="")
             summary = datacenter_publish(
                 data_dir=_data_dir(),
-                since=(start - timedelta(days=1)) if start else None,
+                # every day this run computed is published again: a recomputation without a new
+                # day (head office changed the tier thresholds or a tag) must reach the pages too
+                since=(first - timedelta(days=1)) if (first := start or min(result.computed, default=None)) else None,
                 progress=lambda what, done, total: bar.update(steps, completed=done, total=total, note=what),
             )
     console.print(
@@ -356,6 +365,13 @@ def pipeline_run(
     )
     if publish:
         console.print(f"[green]published[/green] up to {summary.latest_day}: {summary.counts}")
+        from brokercrm.service.services import tasks_escalate
+
+        console.print(f"[green]escalated[/green] {tasks_escalate()} overdue tasks")
+        if summary.latest_day is not None:  # the market events' holdings index of the published day
+            from brokercrm.service.impact import holdings_index
+
+            holdings_index(as_of=summary.latest_day, data_dir=_data_dir())
 
 
 def _export_day(day: str):
@@ -533,6 +549,142 @@ def kyc_export_facts_command() -> None:
 
     crm_facts_export(data_dir=_data_dir())
     console.print(f"[green]wrote[/green] the CRM facts under {_data_dir() / 'warehouse' / 'crm'}")
+
+
+tags_app = typer.Typer(help="The tag catalogue: built-in tags and head office's own.", no_args_is_help=True)
+app.add_typer(tags_app, name="tags")
+
+
+@tags_app.command("list")
+def tags_list_command(
+    category: str = typer.Option("", help="only this category (basic, assets, holdings, …)"),
+    tsv: bool = typer.Option(False, "--tsv", help="tab-separated lines with a header, for scripts"),
+) -> None:
+    """Every tag with its category, rule and customers on the latest counted day."""
+    setup()
+    from brokercrm.tags.selectors import coverage_latest, tag_rows
+
+    coverage = coverage_latest()
+    rows = tag_rows(category=category)
+    if tsv:
+        print("code\tname_zh\tname_en\tcategory\tcustom\tcustomers\tshare\trule")
+        for r in rows:
+            values = (r.code, r.name_zh, r.name_en, r.category, "custom" if r.custom else "builtin",
+                      "" if r.customers is None else str(r.customers), "" if r.share is None else str(r.share), r.rule)
+            print("\t".join(v.replace("\t", " ") for v in values))
+        return
+    day = f"customers {coverage.as_of}" if coverage.as_of else "customers"
+    table = Table(title=f"{len(rows)} tags")
+    table.add_column("code", no_wrap=True)
+    for header in ("name", "category", "rule", day, "share %", ""):
+        table.add_column(header)
+    for r in rows:
+        table.add_row(
+            r.code, r.name_zh, r.category, r.rule,
+            "" if r.customers is None else str(r.customers),
+            "" if r.share is None else str(r.share),
+            "custom" if r.custom else "",
+        )  # fmt: skip
+    console.print(table)
+
+
+@tags_app.command("add")
+def tags_add_command(
+    file: Path = typer.Option(..., "--file", help="a TOML file of [[tag]] tables (the fields of builtin_tags.toml)"),
+) -> None:
+    """Add head office's tags from a file, all or none; the engine's problems are printed and a
+    refused file exits 2. The pipeline computes the tags from its next run."""
+    setup()
+    from brokercrm.tags.services import TagRefused, custom_tags_create, read_tag_file
+
+    try:
+        entries = read_tag_file(file)
+        created = custom_tags_create(actor=None, entries=entries, username="cli")
+    except TagRefused as exc:
+        for problem in exc.problems:
+            console.print("[red]refused[/red]", end=" ")
+            console.print(str(problem), markup=False, highlight=False)
+        raise typer.Exit(code=2)
+    for tag in created:
+        console.print(f"[green]added[/green] {tag.code} {tag.name_zh} ({tag.category})")
+    console.print("the pipeline computes them from its next run (brokercrm pipeline run)")
+
+
+event_app = typer.Typer(help="Market events and their impact lists (proactive service).", no_args_is_help=True)
+app.add_typer(event_app, name="event")
+tasks_app = typer.Typer(help="Account managers' tasks.", no_args_is_help=True)
+app.add_typer(tasks_app, name="tasks")
+
+
+def _csv_items(text: Optional[str]) -> list[str]:
+    return [v.strip() for v in text.split(",") if v.strip()] if text else []
+
+
+@event_app.command("create")
+def event_create_command(
+    title: str = typer.Option(..., help="what happened"),
+    securities: Optional[str] = typer.Option(None, help="affected securities, comma-separated: SH600000,SZ000001"),
+    industries: Optional[str] = typer.Option(None, help="affected Shenwan industries, comma-separated: 银行"),
+    direction: str = typer.Option(..., help="positive, negative or neutral"),
+    impact: int = typer.Option(..., help="1 (slight) to 5 (severe)"),
+    description: str = typer.Option("", help="details"),
+    suggestion_c1_c2: str = typer.Option("", "--suggestion-c1-c2", help="what to tell C1–C2 customers"),
+    suggestion_c3: str = typer.Option("", "--suggestion-c3", help="what to tell C3 customers"),
+    suggestion_c4_c5: str = typer.Option("", "--suggestion-c4-c5", help="what to tell C4–C5 customers"),
+    suggestion_professional: str = typer.Option("", "--suggestion-professional", help="what to tell professional investors"),
+) -> None:
+    """Record a market event; its impact list is frozen as of the latest published day. Prints the id."""
+    setup()
+    from django.core.exceptions import ValidationError
+
+    from brokercrm.service.services import event_create
+
+    try:
+        event = event_create(
+            actor=None,
+            title=title,
+            securities=_csv_items(securities),
+            industries=_csv_items(industries),
+            direction=direction,
+            impact=impact,
+            description=description,
+            suggestions={
+                "c1_c2": suggestion_c1_c2,
+                "c3": suggestion_c3,
+                "c4_c5": suggestion_c4_c5,
+                "professional": suggestion_professional,
+            },
+            data_dir=_data_dir(),
+        )
+    except ValidationError as exc:
+        _fail(" ".join(exc.messages))
+    print(event.pk)
+
+
+@export_app.command("event-impact")
+def export_event_impact(
+    event: int = typer.Option(..., help="event id (printed by `brokercrm event create`)"),
+    out: Path = typer.Option(..., help="CSV file to write"),
+) -> None:
+    """The event's affected customers: rank, customer_no, account_manager, exposure, exposure_ratio, priority, suggestion."""
+    setup()
+    from brokercrm.service.models import MarketEvent
+    from brokercrm.service.services import event_impact_export
+
+    try:
+        rows = event_impact_export(event_id=event, out=out)
+    except MarketEvent.DoesNotExist:
+        _fail(f"no event with id {event}")
+    console.print(f"[green]wrote[/green] {rows} rows to {out}")
+
+
+@tasks_app.command("escalate")
+def tasks_escalate_command() -> None:
+    """Mark open tasks past their due day escalated (shown to the team lead)."""
+    setup()
+    from brokercrm.service.services import tasks_escalate
+
+    console.print(f"[green]escalated[/green] {tasks_escalate()} overdue tasks")
 
 
 def main() -> None:

@@ -151,8 +151,12 @@ def demo_load(
     say("computing the base indicators")
     from brokercrm.datacenter.crm_facts import crm_facts_refresh
 
+    from brokercrm.tags.demo import tags_demo_load
+    from brokercrm.tags.selectors import current_catalogue
+
+    tags_demo_load()  # head office's own tags, computed beside the built-in ones
     crm_facts_refresh(data_dir=data_dir)  # the pools read the CRM's assessments and tests
-    computed = pipeline_run(data_dir=data_dir)
+    computed = pipeline_run(data_dir=data_dir, catalogue=current_catalogue())
     say("publishing to the database")
     datacenter_publish(data_dir=data_dir)
     logins = demo_people(branches=branches)
@@ -171,7 +175,7 @@ def demo_load(
     if kyc_demo_load(seed=seed):
         # the pools of the recent days see the CRM's facts (only the pools are recomputed)
         crm_facts_refresh(data_dir=data_dir)
-        pipeline_run(data_dir=data_dir)
+        pipeline_run(data_dir=data_dir, catalogue=current_catalogue())
         datacenter_publish(data_dir=data_dir)
     return DemoSummary(
         customers=Customer.objects.unscoped().count(),

@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "brokercrm.kyc",
     "brokercrm.suitability",
     "brokercrm.segments",
+    "brokercrm.tags",
+    "brokercrm.service",
 ]
 
 MIDDLEWARE = [

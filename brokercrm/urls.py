@@ -20,6 +20,8 @@ urlpatterns = [
     path("kyc/", include("brokercrm.kyc.urls")),
     path("suitability/", include("brokercrm.suitability.urls")),
     path("segments/", include("brokercrm.segments.urls")),
+    path("tags/", include("brokercrm.tags.urls")),
+    path("service/", include("brokercrm.service.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),

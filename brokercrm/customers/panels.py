@@ -21,6 +21,7 @@ CUSTOMER_PANELS: tuple[str, ...] = (
     "brokercrm.kyc.panels.kyc_panel",
     "brokercrm.suitability.panels.suitability_panel",
     "brokercrm.segments.panels.segment_panel",
+    "brokercrm.service.panels.service_panel",
 )
 
 

@@ -393,6 +393,10 @@ def datacenter_publish(
     summary = PublishSummary(latest_day=days[-1], days=fresh)
     pools = runner.snapshot_fingerprint(data_dir=data_dir, table="pools", day=days[-1])
     if not fresh:
+        # no new trading day, but the tags may have been recomputed (head office changed a tag)
+        from brokercrm.tags.services import tag_coverage_publish
+
+        summary.counts.update(tag_coverage_publish(data_dir=data_dir, republish_tags=True).counts())
         if pools and pools != (previous.pools_fingerprint if previous else ""):
             # no new trading day, but the pools changed (a CRM fact recorded since the last run)
             _publish_pools_only(data_dir, days[-1], pools, summary)
@@ -426,6 +430,12 @@ def datacenter_publish(
         run.counts = summary.counts
         run.finished_at = timezone.now()
         run.save()
+    from brokercrm.segments.services import segments_refresh  # saved segments: a new version each, after the commit
+
+    summary.counts.update(segments_refresh(data_dir=data_dir).counts)
+    from brokercrm.service.data_events import data_events_raise  # tasks from the data (issue 6), after the commit
+
+    summary.counts.update(data_events_raise(data_dir=data_dir, day=days[-1]).counts())
     return summary
 
 
@@ -447,11 +457,15 @@ def _publish_segments(data_dir: Path, day: date, fresh: list[date]) -> dict[str,
     tags = runner.read_snapshot(data_dir=data_dir, table="tags", day=day)
     pairs = zip(tags.column("customer_no").to_pylist(), tags.column("tag_code").to_pylist()) if tags is not None else ()
     tagged = tags_publish(rows=pairs, as_of=day)
+    from brokercrm.tags.services import tag_coverage_publish  # customers per tag and day
+
+    covered = tag_coverage_publish(data_dir=data_dir)
     return {
         "segments": seg.segments_written,
         "tier_changes": seg.changes_written,
         "tags_added": tagged.added,
         "tags_removed": tagged.removed,
+        **covered.counts(),
     }
 
 

@@ -16,7 +16,13 @@ NAVIGATION = (
     ("kyc:expiring", _("Assessments expiring"), Capability.ASSESS_RISK),
     ("products:list", _("Products"), Capability.VIEW_PRODUCTS),
     ("datacenter:pools", _("Qualified pools"), Capability.VIEW_POOLS),
+    ("tags:list", _("Tags"), Capability.VIEW_CUSTOMERS),
+    ("segments:list", _("Segments"), Capability.VIEW_CUSTOMERS),
     ("suitability:records", _("Suitability records"), Capability.VIEW_SUITABILITY_RECORDS),
+    ("service:workspace", _("My day"), Capability.VIEW_CUSTOMERS),
+    ("service:team", _("Team view"), Capability.MANAGE_TASKS),
+    # market events are market information: researchers (MANAGE_EVENTS) and everyone serving customers
+    ("service:events", _("Market events"), None),
     ("org:tree", _("Organisation"), None),
     ("org:audit", _("Audit log"), Capability.VIEW_AUDIT),
     ("datacenter:status", _("Data center"), Capability.VIEW_DATACENTER),

@@ -41,6 +41,10 @@ class Capability(StrEnum):
     MANAGE_LEADS = "manage_leads"
     #: tier thresholds and points multipliers, tags and segmentation rules (head office)
     MANAGE_SEGMENTS = "manage_segments"
+    #: record market events and turn their impact lists into account managers' tasks (researchers, head office)
+    MANAGE_EVENTS = "manage_events"
+    #: see tasks per person of the team or branch, reassign tasks (team leads, branch managers, head office)
+    MANAGE_TASKS = "manage_tasks"
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
@@ -59,6 +63,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.VIEW_SUITABILITY_RECORDS,
             Capability.VIEW_POOLS,
             Capability.MANAGE_SEGMENTS,
+            Capability.MANAGE_EVENTS,
+            Capability.MANAGE_TASKS,
         }
     ),
     Role.BRANCH_MANAGER: frozenset(
@@ -71,6 +77,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.VIEW_POOLS,
             Capability.ADD_INTERACTIONS,
             Capability.MANAGE_LEADS,
+            Capability.MANAGE_TASKS,
         }
     ),
     Role.TEAM_LEAD: frozenset(
@@ -81,6 +88,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.VIEW_POOLS,
             Capability.ADD_INTERACTIONS,
             Capability.MANAGE_LEADS,
+            Capability.MANAGE_TASKS,
         }
     ),
     Role.ACCOUNT_MANAGER: frozenset(
@@ -98,7 +106,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     ),
     # researchers publish events and research; they work on securities and products, not on
     # customer records
-    Role.RESEARCHER: frozenset({Capability.VIEW_PRODUCTS}),
+    Role.RESEARCHER: frozenset({Capability.VIEW_PRODUCTS, Capability.MANAGE_EVENTS}),
     Role.COMPLIANCE: frozenset(
         {
             Capability.VIEW_CUSTOMERS,
