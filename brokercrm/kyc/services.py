@@ -60,7 +60,9 @@ from brokercrm.kyc.signals import (
     REASON_INVESTOR_CLASS,
     customer_profile_changed,
 )
+from brokercrm.org.choices import AuditAction
 from brokercrm.org.policy import Capability
+from brokercrm.org.services import audit_record
 from brokercrm.org.selectors import user_can
 
 SENDER = "brokercrm.kyc.services"
@@ -514,6 +516,10 @@ def risk_assessment_submit(
         expires_on=rules.assessment_expiry(assessed_on),
         actor=actor,
     )
+    audit_record(
+        actor=actor, action=AuditAction.RISK_ASSESS, object_type="customer", object_id=customer.customer_no,
+        detail={"assessment": assessment.pk, "score": result.score, "risk_level": result.risk_level},
+    )
     _effective_apply([customer.pk])
     customer.refresh_from_db()
     customer_profile_changed.send(sender=SENDER, customer=customer, actor=actor, reason=REASON_CRM_ASSESSMENT)
@@ -814,6 +820,10 @@ def recognition_request(
         RecognitionDocument.objects.create(
             recognition=recognition, file=upload, name=str(getattr(upload, "name", "document"))[:200], uploaded_by=actor
         )
+    audit_record(
+        actor=actor, action=AuditAction.RECOGNITION_REQUEST, object_type="customer", object_id=customer.customer_no,
+        detail={"recognition": recognition.pk, "kind": kind},
+    )
     return recognition
 
 
@@ -866,6 +876,10 @@ def recognition_decide(
     recognition.decision_note = note.strip()[:500]
     recognition.effective_on = effective_on if approve else None
     recognition.save()
+    audit_record(
+        actor=actor, action=AuditAction.RECOGNITION_DECIDE, object_type="customer", object_id=customer.customer_no,
+        detail={"recognition": recognition.pk, "kind": recognition.kind, "approved": approve},
+    )
     if approve:
         _class_change(
             customer=customer, investor_class=RECOGNITION_TO[recognition.kind], effective_on=effective_on,
@@ -896,7 +910,7 @@ def knowledge_test_record(
     if not 0 <= score <= 100:
         raise ValidationError(ERR_TEST_SCORE)
     mark = rules.knowledge_pass_mark()
-    return KnowledgeTest.objects.create(
+    recorded = KnowledgeTest.objects.create(
         customer=customer,
         test=test,
         score=score,
@@ -905,6 +919,11 @@ def knowledge_test_record(
         taken_on=_not_future(taken_on or timezone.localdate()),
         actor=actor,
     )
+    audit_record(
+        actor=actor, action=AuditAction.KNOWLEDGE_TEST, object_type="customer", object_id=customer.customer_no,
+        detail={"test": test, "score": score, "passed": recorded.passed},
+    )
+    return recorded
 
 
 # --- CRM facts for the pipeline ---------------------------------------------------------------

@@ -57,3 +57,7 @@ class AuditAction(models.TextChoices):
     SERVICE_POLICY_UPDATE = "service_policy_update", _("Changed the service thresholds")
     EVENT_CREATE = "event_create", _("Recorded a market event")
     EVENT_TASKS = "event_tasks", _("Turned a market event into tasks")
+    RISK_ASSESS = "risk_assess", _("Recorded a risk assessment")
+    RECOGNITION_REQUEST = "recognition_request", _("Requested a professional-investor recognition")
+    RECOGNITION_DECIDE = "recognition_decide", _("Decided a professional-investor recognition")
+    KNOWLEDGE_TEST = "knowledge_test", _("Recorded a knowledge test")

@@ -60,6 +60,10 @@ def test_an_account_manager_assesses_their_customer(world, questionnaire, signal
         "C4", date(2027, 3, 14), "medium", "fixed_income,equity"
     )
     assert signals == [("10000001", "crm_assessment", world.user("am_a1"))]
+    from brokercrm.org.models import AuditEvent
+
+    entry = AuditEvent.objects.get(action="risk_assess")
+    assert (entry.actor, entry.object_id, entry.detail["risk_level"]) == (world.user("am_a1"), "10000001", "C4")
 
 
 def test_only_assessors_with_the_customer_in_scope_may_assess(world, questionnaire):

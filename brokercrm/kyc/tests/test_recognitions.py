@@ -93,6 +93,10 @@ def test_request_then_approval_sets_the_class(world):
     )
     assert decided.status == "approved" and decided.effective_on == date(2025, 3, 10)
     assert Customer.objects.unscoped().get(pk=customer.pk).investor_class == "professional_ii"
+    from brokercrm.org.models import AuditEvent
+
+    trail = list(AuditEvent.objects.filter(object_id=customer.customer_no).order_by("pk").values_list("action", "actor_username"))
+    assert trail == [("recognition_request", "am_a1"), ("recognition_decide", "bm_a")]
 
 
 def test_approval_below_the_bar_is_refused_with_the_reason(world):
