@@ -37,6 +37,13 @@ TARGETS = {
     "backfill": {"seconds": 300.0, "vs_duckdb": None, "vs_pandas": None},
 }
 MARKER = "bench-prepared.json"
+#: Stages of compute_day beyond the references' seven tables (runner._STAGE_NAMES): the pools, the
+#: segmentation and the tags. Their seconds are taken off the pipeline's for the like-for-like
+#: ratio; the pipeline's own bookkeeping and unnamed intermediate stages stay in.
+EXTRA_STAGES = (
+    "pools", "commission_months", "tier_state", "tier_changes", "abcd_daily", "abcd_sums", "segments",
+    "tag_windows", "tag_features", "tags",
+)
 MIB = 2**20
 
 
@@ -62,7 +69,7 @@ def _child(spec: dict) -> dict:
             started = time.perf_counter()
             result = runner.pipeline_run(data_dir=data_dir, **kwargs)
             seconds = time.perf_counter() - started
-        info = {"computed": len(result.computed), "rows": dict(result.rows)}
+        info = {"computed": len(result.computed), "rows": dict(result.rows), "stages": dict(result.stage_seconds)}
     elif spec["what"] in ("duckdb", "pandas"):
         import reference_duckdb
         import reference_pandas
@@ -157,10 +164,16 @@ def check_tables(pipeline_dir: Path, reference_dir: Path, day: date) -> dict[str
         if not a.exists() or not b.exists():
             result[table] = "missing"
             continue
-        cols = ", ".join(r[0] for r in con.execute(f"DESCRIBE SELECT * FROM '{a}'").fetchall())
+        # the columns the reference computes: the pipeline adds some for later stages (the pools'
+        # pool_assets, the tags' customer fields), which are checked by their own tests
+        ours = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM '{a}'").fetchall()]
+        theirs = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM '{b}'").fetchall()}
+        cols = ", ".join(c for c in ours if c in theirs)
+        extra = [c for c in ours if c not in theirs]
         x = con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM '{a}' EXCEPT ALL SELECT {cols} FROM '{b}')").fetchone()[0]
         y = con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM '{b}' EXCEPT ALL SELECT {cols} FROM '{a}')").fetchone()[0]
-        result[table] = "same" if x == y == 0 else f"{x} pipeline rows not in reference, {y} the other way"
+        same = "same" if not extra else f"same (the reference has no {', '.join(extra)})"
+        result[table] = same if x == y == 0 else f"{x} pipeline rows not in reference, {y} the other way"
     con.close()
     return result
 
@@ -296,6 +309,12 @@ def main(argv: list[str] | None = None) -> None:
         print("-" * len(header))
         summary: dict[str, dict] = {}
         labels = {"pipeline": "pipeline_run (ibis)", "duckdb": "DuckDB SQL reference", "pandas": "pandas reference"}
+        # like for like: the pipeline's runs less its stages the references do not compute
+        runs["pipeline (7 tables)"] = [
+            {**r, "seconds": r["seconds"] - sum(r.get("stages", {}).get(t, 0.0) for t in EXTRA_STAGES)}
+            for r in runs["pipeline"]
+        ]
+        labels["pipeline (7 tables)"] = "  of which 7 tables"
         for name, rs in runs.items():
             if not rs:
                 continue
@@ -304,9 +323,11 @@ def main(argv: list[str] | None = None) -> None:
             summary[name] = {"best": best, "median": median, "days": n, "peak_rss_mib": peak / MIB, "runs": [r["seconds"] for r in rs]}
             print(f"{labels[name]:<22}{n:>6}{best:>9.1f}{median:>10.1f}{best / max(n, 1):>8.2f}{peak / MIB:>14,.0f}   {listed}")
         print()
-        pipe = summary["pipeline"]
-        ok = pipe["best"] <= target["seconds"]
-        print(f"pipeline_run: best {pipe['best']:.1f} s, median {pipe['median']:.1f} s   target <= {target['seconds']:.0f} s: {_verdict(ok)}")
+        pipe = summary["pipeline (7 tables)"]  # the references compute the seven tables only
+        ok = summary["pipeline"]["best"] <= target["seconds"]
+        whole = summary["pipeline"]
+        print(f"pipeline_run: best {whole['best']:.1f} s, median {whole['median']:.1f} s   target <= {target['seconds']:.0f} s: {_verdict(ok)}")
+        print(f"ratios compare the seven tables the references compute: the pipeline's time less its {', '.join(EXTRA_STAGES)} stages")
         ratios: dict[str, dict] = {}
         for name in references:
             ref = summary[name]
@@ -327,7 +348,7 @@ def main(argv: list[str] | None = None) -> None:
             print()
             for name, per_day in checks.items():
                 for d, c in per_day.items():
-                    differ = {t: v for t, v in c["tables"].items() if v != "same"}
+                    differ = {t: v for t, v in c["tables"].items() if not v.startswith("same")}
                     tables = "all 7 snapshot tables identical" if not differ else f"tables differ: {differ}"
                     print(f"check {name} {d}: {tables}; export: {c['export']}")
         if args.json:
