@@ -1222,10 +1222,14 @@ def _tags_expr(
     calendar = [d for d in trading_days if d <= day][-(tf.HISTORY_DAYS + 1) :]
     lookback = tf.lookback_days(calendar, day)
     if tag_windows is not None and previous_day is not None:
+        gone = tf.leaving_days(calendar, day)
+        missing = sorted(d for d in gone.values() if d is not None and d not in tag_history)
+        if missing:  # the sums would silently keep a day that left the window
+            raise RuntimeError(ERR_NO_STATE.format(day=missing[0]))
         state = tf.window_state(
             customer_indicators=customer_indicators,
             previous=tables(tag_windows),
-            leaving={w: history_of([d]) if d else None for w, d in tf.leaving_days(calendar, day).items()},
+            leaving={w: history_of([d]) if d else None for w, d in gone.items()},
             trading_days=calendar,
             day=day,
         )
