@@ -108,7 +108,7 @@ def request_advance(
     resolved the note is the resolution. A request outside the actor's scope does not exist for
     them (``ServiceRequest.DoesNotExist``)."""
     _require(actor)
-    item = ServiceRequest.objects.for_user(actor).select_for_update().select_related("customer").get(pk=request_id)
+    item = ServiceRequest.objects.for_user(actor).select_for_update(of=("self",)).select_related("customer").get(pk=request_id)
     if status not in REQUEST_TRANSITIONS.get(item.status, ()):
         raise ValidationError(
             ERR_TRANSITION.format(current=RequestStatus(item.status).label, target=RequestStatus(status).label if status in RequestStatus.values else status)

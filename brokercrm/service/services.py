@@ -281,7 +281,7 @@ def task_raise(
 
 def _task_for_update(*, actor: Any, task_id: int) -> Task:
     """A task whose customer the actor sees (else ``Task.DoesNotExist``, as if there were none)."""
-    return Task.objects.for_user(actor).select_for_update().select_related("customer").get(pk=task_id)
+    return Task.objects.for_user(actor).select_for_update(of=("self",)).select_related("customer").get(pk=task_id)
 
 
 @transaction.atomic

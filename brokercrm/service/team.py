@@ -209,7 +209,7 @@ def task_reassign(*, actor: Any, task_id: int, to: Employee, reason: str = "", r
     writing the audit entry. A task outside the actor's scope does not exist for them."""
     if not can_manage_tasks(actor):
         raise PermissionDenied(ERR_NOT_ALLOWED)
-    task = Task.objects.for_user(actor).select_for_update().select_related("customer", "assignee__user").get(pk=task_id)
+    task = Task.objects.for_user(actor).select_for_update(of=("self",)).select_related("customer", "assignee__user").get(pk=task_id)
     name = to.display_name or to.user.get_username()
     if task.status != TaskStatus.OPEN:
         raise ValidationError(ERR_TASK_CLOSED)

@@ -201,7 +201,7 @@ def suitability_sell(
         if result == SuitabilityResult.MISMATCH_WARN:
             warning = (
                 RiskWarning.objects.unscoped()
-                .select_for_update()
+                .select_for_update(of=("self",))
                 .filter(
                     customer=customer,
                     product=product,
