@@ -383,6 +383,15 @@ def _export_day(day: str):
         _fail(f"--date must be YYYY-MM-DD, not {day!r}")
 
 
+def _write_day_export(run, day: str, out: Path) -> None:
+    """Run an export of one computed day (``run(data_dir=, day=, out=)`` returning its row count)."""
+    try:
+        rows = run(data_dir=_data_dir(), day=_export_day(day), out=out)
+    except ValueError as exc:  # the day is not computed
+        _fail(str(exc))
+    console.print(f"[green]wrote[/green] {rows} rows to {out}")
+
+
 @export_app.command("indicators")
 def export_indicators(
     day: str = typer.Option(..., "--date", help="trading day, YYYY-MM-DD"),
@@ -391,11 +400,7 @@ def export_indicators(
     """One row per customer with a CNY account: the base indicators of the day (COUNTERS.md contract)."""
     from brokercrm.datacenter.exports import export_indicators as run
 
-    try:
-        rows = run(data_dir=_data_dir(), day=_export_day(day), out=out)
-    except ValueError as exc:  # the day is not computed
-        _fail(str(exc))
-    console.print(f"[green]wrote[/green] {rows} rows to {out}")
+    _write_day_export(run, day, out)
 
 
 @export_app.command("pools")
@@ -406,11 +411,7 @@ def export_pools(
     """Qualified customer pools of the day: customer_no, pool, eligible (yes/no), reasons."""
     from brokercrm.datacenter.exports import export_pools as run
 
-    try:
-        rows = run(data_dir=_data_dir(), day=_export_day(day), out=out)
-    except ValueError as exc:  # the day is not computed
-        _fail(str(exc))
-    console.print(f"[green]wrote[/green] {rows} rows to {out}")
+    _write_day_export(run, day, out)
 
 
 @export_app.command("suitability")
@@ -457,11 +458,7 @@ def export_reconciliation(
     """The reconciliation breaks of a day (account, security, expected, found)."""
     from brokercrm.datacenter.exports import export_reconciliation as run
 
-    try:
-        rows = run(data_dir=_data_dir(), day=_export_day(day), out=out)
-    except ValueError as exc:  # the day is not computed
-        _fail(str(exc))
-    console.print(f"[green]wrote[/green] {rows} rows to {out}")
+    _write_day_export(run, day, out)
 
 
 @export_app.command("segments")
@@ -472,11 +469,7 @@ def export_segments(
     """Tier, ABCD class and tags of every customer of the day: customer_no, tier, abcd_class, tags."""
     from brokercrm.segments.exports import export_segments as run
 
-    try:
-        rows = run(data_dir=_data_dir(), day=_export_day(day), out=out)
-    except ValueError as exc:  # the day is not computed
-        _fail(str(exc))
-    console.print(f"[green]wrote[/green] {rows} rows to {out}")
+    _write_day_export(run, day, out)
 
 
 @export_app.command("tier-changes")
