@@ -16,16 +16,18 @@ from django.utils.translation import gettext_lazy as _
 from brokercrm.customers.choices import IdType, InteractionKind, LeadSource, LeadStatus, RelationshipKind
 from brokercrm.customers.models import Customer, CustomerAssignment, CustomerRelationship, Interaction, Lead
 from brokercrm.customers.selectors import customer_get, customer_rows, customer_search, lead_branch_choices, lead_get
+from brokercrm.customers.signals import customer_reassigned
 from brokercrm.org.choices import AuditAction, NodeKind, Role
 from brokercrm.org.models import Employee, OrgNode
 from brokercrm.org.policy import Capability
-from brokercrm.org.selectors import user_can
+from brokercrm.org.selectors import employee_list, user_can
 from brokercrm.org.scope import acting_employee
 from brokercrm.org.services import audit_record
 
 ERR_NOT_ALLOWED = "You may not do this."
 ERR_NOT_ACCOUNT_MANAGER = "{username} is not an active account manager."
 ERR_OUTSIDE_BRANCH = "{username} does not work in the customer's branch."
+ERR_OUTSIDE_YOURS = _("{username} does not work in your part of the organisation.")
 ERR_SAME_MANAGER = "The customer is already served by {username}."
 ERR_BRANCH_KIND = "A customer's branch must be a branch node."
 
@@ -94,11 +96,14 @@ def customer_assign(
 
     The actor needs ``ASSIGN_CUSTOMERS`` and the customer in scope (else ``Customer.DoesNotExist``,
     as if it did not exist); the new manager must be an active account manager of the customer's
-    branch. The current assignment period is closed and a new one opened at the same instant.
+    branch and of the actor's part of the organisation (a team lead moves customers within the
+    team). The current assignment period is closed and a new one opened at the same instant;
+    ``signals.customer_reassigned`` then moves what follows the customer (open tasks).
     """
     if not user_can(user=actor, capability=Capability.ASSIGN_CUSTOMERS):
         raise PermissionDenied(ERR_NOT_ALLOWED)
     customer = customer_get(actor=actor, customer_no=customer_no)
+    _check_within_actor(actor=actor, manager=account_manager)
     return _customer_reassign(customer_id=customer.pk, account_manager=account_manager, actor=actor, reason=reason, request=request)
 
 
@@ -124,6 +129,9 @@ def _customer_reassign(
     )
     customer.account_manager = account_manager
     customer.save(update_fields=["account_manager", "updated_at"])
+    customer_reassigned.send(
+        sender=__name__, customer=customer, previous_id=previous.pk if previous else None, actor=actor
+    )
     audit_record(
         actor=actor,
         action=AuditAction.CUSTOMER_ASSIGN,
@@ -367,6 +375,12 @@ ERR_LEAD_SAME_MANAGER = _("The lead is already with {username}.")
 LEAD_CONVERSION = "system:lead_conversion"
 
 
+def _check_within_actor(*, actor: Any, manager: Employee) -> None:
+    """The actor may give customers and leads only to people of their own part of the organisation."""
+    if not employee_list(actor=actor).filter(pk=manager.pk).exists():
+        raise ValidationError(ERR_OUTSIDE_YOURS.format(username=manager.user.get_username()))
+
+
 def _check_lead_manager(*, manager: Employee, branch: OrgNode) -> None:
     username = manager.user.get_username()
     if manager.role != Role.ACCOUNT_MANAGER or not manager.is_active:
@@ -450,15 +464,15 @@ def lead_assign(*, actor: Any, lead_id: int, account_manager: Employee) -> Lead:
     own = lead.created_by_id == actor.pk or (
         lead.account_manager_id is not None and lead.account_manager_id == getattr(acting_employee(actor), "pk", None)
     )
-    if not (
-        user_can(user=actor, capability=Capability.ASSIGN_CUSTOMERS)
-        or (own and user_can(user=actor, capability=Capability.MANAGE_LEADS))
-    ):
+    as_owner = own and user_can(user=actor, capability=Capability.MANAGE_LEADS)
+    if not (as_owner or user_can(user=actor, capability=Capability.ASSIGN_CUSTOMERS)):
         raise PermissionDenied(ERR_NOT_ALLOWED)
     lead = Lead.objects.unscoped().select_for_update().select_related("branch").get(pk=lead.pk)
     if lead.status == LeadStatus.CONVERTED:
         raise ValidationError(ERR_LEAD_CONVERTED)
     _check_lead_manager(manager=account_manager, branch=lead.branch)
+    if not as_owner:  # who registered or serves a lead may pass it on within the branch
+        _check_within_actor(actor=actor, manager=account_manager)
     if lead.account_manager_id == account_manager.pk:
         raise ValidationError(ERR_LEAD_SAME_MANAGER.format(username=account_manager.user.get_username()))
     lead.account_manager = account_manager

@@ -84,6 +84,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
         {
             Capability.VIEW_CUSTOMERS,
             Capability.EXPORT_CUSTOMERS,
+            # within the team (``customers.services.customer_assign``)
+            Capability.ASSIGN_CUSTOMERS,
             Capability.VIEW_PRODUCTS,
             Capability.VIEW_POOLS,
             Capability.ADD_INTERACTIONS,

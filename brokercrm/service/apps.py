@@ -6,3 +6,8 @@ class ServiceConfig(AppConfig):
     name = "brokercrm.service"
     label = "service"
     verbose_name = _("Proactive service")
+
+    def ready(self) -> None:
+        from brokercrm.service import receivers
+
+        receivers.connect()

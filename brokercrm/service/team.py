@@ -243,19 +243,21 @@ def customer_hand_over(
     *, actor: Any, customer_no: str, account_manager: Employee, reason: str = "", request: HttpRequest | None = None
 ) -> int:
     """Reassign a customer to another account manager (``customers.services.customer_assign``:
-    ``ASSIGN_CUSTOMERS``, scope, same branch, history and audit) and move their open tasks and
-    open service requests with them (a history row per task). Returns the tasks moved."""
+    ``ASSIGN_CUSTOMERS``, scope, same branch and the actor's part of the organisation, history and
+    audit); their open tasks and open service requests follow (``receivers``, a history row per
+    task). Returns the tasks moved."""
     from brokercrm.customers.services import customer_assign
 
+    started = timezone.now()
     customer = customer_assign(actor=actor, customer_no=customer_no, account_manager=account_manager, reason=reason, request=request)
-    return tasks_follow_customers(customer_ids=[customer.pk], by=actor, reason=str(_("The customer was reassigned.")))
+    return TaskAssignment.objects.unscoped().filter(task__customer=customer, at__gte=started).count()
 
 
 def tasks_follow_customers(*, customer_ids: list[int] | None = None, by: Any = None, reason: str = "") -> int:
     """Open tasks whose customer is now served by another account manager go to that manager (with
     a history row each); so do open service requests. A task a team lead or branch manager took
-    over stays theirs. Runs after each publication (customers reassigned on the customer page, or
-    tasks raised while nobody served the customer) and when a customer is handed over here."""
+    over stays theirs. Runs when a customer is reassigned (``receivers``) and after each
+    publication (tasks raised while nobody served the customer, a manager changed by the counter)."""
     reason = reason or str(_("Follows the customer to their account manager."))
     stale = (
         Task.objects.unscoped()

@@ -12,6 +12,7 @@ from brokercrm.customers.services import (
     ERR_LEAD_OUTSIDE_BRANCH,
     ERR_LEAD_STATUS_BY_HAND,
     ERR_NOT_IN_SCOPE,
+    ERR_OUTSIDE_YOURS,
     lead_assign,
     lead_create,
     lead_set_status,
@@ -124,8 +125,11 @@ def test_assigning_a_lead(world, leads):
     with pytest.raises(ValidationError) as caught:
         lead_assign(actor=bm, lead_id=leads["a1"].pk, account_manager=world.employees["am_b"])
     assert caught.value.messages == [str(ERR_LEAD_OUTSIDE_BRANCH.format(username="am_b"))]
-    with pytest.raises(PermissionDenied):  # the team lead neither assigns customers nor owns this lead
-        lead_assign(actor=world.user("tl_a1"), lead_id=leads["a1"].pk, account_manager=world.employees["am_a1b"])
+    with pytest.raises(ValidationError) as caught:  # a team lead assigns within the team only
+        lead_assign(actor=world.user("tl_a1"), lead_id=leads["a1"].pk, account_manager=world.employees["am_a2"])
+    assert caught.value.messages == [str(ERR_OUTSIDE_YOURS.format(username="am_a2"))]
+    lead_assign(actor=world.user("tl_a1"), lead_id=leads["a1b"].pk, account_manager=world.employees["am_a1"])
+    assert Lead.objects.for_user(world.user("am_a1")).filter(pk=leads["a1b"].pk).exists()
     # an account manager hands their own lead to a colleague of the branch, and no longer sees it
     response = world.client("am_a1").post(reverse("customers:lead_assign", args=[leads["a1"].pk]), {"account_manager": "am_a1b"})
     assert response.status_code == 302 and response["Location"] == reverse("customers:leads")

@@ -213,8 +213,10 @@ def test_reassigning_a_task_keeps_the_history_and_stays_in_scope(world, team_tas
 
 
 def test_reassigning_a_customer_moves_their_open_tasks_and_requests(world, team_tasks):
-    with pytest.raises(PermissionDenied):  # team leads do not assign customers (org.policy)
-        team.customer_hand_over(actor=world.user("tl_a1"), customer_no="10000001", account_manager=world.employees["am_a1b"])
+    with pytest.raises(ValidationError):  # a team lead moves customers within the team only
+        team.customer_hand_over(actor=world.user("tl_a1"), customer_no="10000001", account_manager=world.employees["am_a2"])
+    with pytest.raises(PermissionDenied):  # an account manager does not assign customers (org.policy)
+        team.customer_hand_over(actor=world.user("am_a1"), customer_no="10000001", account_manager=world.employees["am_a1b"])
     response = world.client("bm_a").post(
         reverse("service:customer_hand_over", args=["10000001"]), {"account_manager": world.employees["am_a1b"].pk, "reason": "调岗"}
     )
@@ -227,6 +229,22 @@ def test_reassigning_a_customer_moves_their_open_tasks_and_requests(world, team_
     # the new manager's day shows them; the previous one's no longer
     assert "t1" in world.client("am_a1b").get(reverse("service:workspace")).content.decode()
     assert world.client("am_b").get(reverse("service:customer_hand_over", args=["10000001"])).status_code == 404
+
+
+def test_a_team_lead_reassigning_on_the_customer_page_moves_the_open_tasks_at_once(world, team_tasks):
+    response = world.client("tl_a1").post(
+        reverse("customers:assign", args=["10000001"]), {"account_manager": "am_a1b", "reason": "休假"}
+    )
+    assert response.status_code == 302
+    moved = {t.title: t.assignee.user.username for t in Task.objects.unscoped().filter(customer=world.customers["a1"])}
+    assert moved == {"t1": "am_a1b", "t2": "am_a1b", "t3": "am_a1", "t4": "am_a1"}
+    history = TaskAssignment.objects.unscoped().filter(task__customer=world.customers["a1"])
+    assert {(h.from_employee.user.username, h.to_employee.user.username, h.by.username) for h in history} == {("am_a1", "am_a1b", "tl_a1")}
+    assert "t1" in world.client("am_a1b").get(reverse("service:workspace")).content.decode()
+    assert "t1" not in world.client("am_a1").get(reverse("service:workspace")).content.decode()
+    # the team lead's page offers the team's account managers only
+    page = world.client("tl_a1").get(reverse("customers:detail", args=["10000002"])).content.decode()
+    assert 'value="am_a1"' in page and 'value="am_a2"' not in page
 
 
 # --- an event's customers not contacted yet -----------------------------------------------------
