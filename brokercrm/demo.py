@@ -162,9 +162,17 @@ def demo_load(
     logins = demo_people(branches=branches)
     demo_assign()
     say("potential customers, relationships and interactions")
-    from brokercrm.customers.demo import demo_customer_activity
+    from brokercrm.customers.demo import demo_aml_reviews, demo_customer_activity
 
     demo_customer_activity(seed=seed)
+    # the AML system's review dates, loaded at go-live: the first publication raised a review task
+    # for every customer open longer than a cycle; those reviewed since are settled
+    from brokercrm.service.data_events import aml_tasks_settle
+    from brokercrm.service.impact import latest_published_day
+
+    latest = latest_published_day()
+    if latest is not None and demo_aml_reviews(seed=seed, as_of=latest):
+        aml_tasks_settle()
     say("loading the product library")
     from brokercrm.products.demo import products_demo_load
 

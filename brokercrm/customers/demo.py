@@ -195,3 +195,26 @@ def demo_customer_activity(
     return DemoActivity(
         leads=len(rows), converted=done, relationships=len(links) + len(relatives), interactions=len(entries)
     )
+
+
+@transaction.atomic
+def demo_aml_reviews(*, seed: int = 2026, as_of, overdue_share: float = 0.03) -> int:
+    """The AML system's last review dates, as a brokerage loads them at go-live: every rated
+    customer reviewed within their level's cycle before ``as_of``, except ``overdue_share`` of
+    them (whose review falls due: an AML review task). Only customers without a recorded review;
+    returns how many were given one."""
+    from brokercrm.customers.rules import add_months, aml_review_months
+
+    rnd = random.Random(seed + 17)
+    months = aml_review_months()
+    changed = []
+    rows = Customer.objects.unscoped().filter(aml_reviewed_on__isnull=True, aml_level__in=list(months))
+    for customer in rows.only("id", "aml_level", "open_date").order_by("id").iterator(chunk_size=2000):
+        if rnd.random() < overdue_share:
+            continue
+        earliest = max(add_months(as_of, -months[customer.aml_level]) + timedelta(days=1), customer.open_date or as_of)
+        span = (as_of - earliest).days
+        customer.aml_reviewed_on = earliest + timedelta(days=rnd.randrange(span)) if span > 0 else as_of
+        changed.append(customer)
+    Customer.objects.unscoped().bulk_update(changed, ["aml_reviewed_on"], batch_size=2000)
+    return len(changed)

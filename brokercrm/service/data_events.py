@@ -12,7 +12,7 @@ customer master):
 | margin warning / call | ``account_indicators`` of the day, credit accounts with debt | ``margin_<level>:<fund account>`` |
 | limit-down | the day's quotes (``pre_close_price``) and security names; published holdings | ``limit_down:<day>`` |
 | assessment expiring | ``Customer.risk_expiry`` | ``assessment:<expiry>`` |
-| AML review due | ``Customer.aml_level``, ``aml_reviewed_on``, ``open_date`` | ``aml:<due day>`` |
+| AML review due | ``Customer.aml_level``, ``aml_reviewed_on``, ``open_date`` | ``aml:<due day>``; an open one is cancelled once its day is no longer the due day (a review recorded) |
 | dormant | ``customer_indicators`` of the dormancy window | ``dormant:<day>``, none while one of the window is on record |
 | tier change | ``segments.TierChange`` of the last 7 days (not a starting tier) | ``tier:<date>:<old>><new>`` |
 | birthday | ``Customer.birth_date`` | ``birthday:<year>`` |
@@ -76,9 +76,13 @@ class DataEventsSummary:
     raised: dict[str, int] = field(default_factory=dict)
     #: open tasks given to the customer's current account manager
     followed: int = 0
+    #: open AML review tasks cancelled: the review was recorded since (``aml_tasks_settle``)
+    settled: int = 0
 
     def counts(self) -> dict[str, int]:
-        return {f"tasks_{rule}": n for rule, n in sorted(self.raised.items())} | {"tasks_followed": self.followed}
+        return {f"tasks_{rule}": n for rule, n in sorted(self.raised.items())} | {
+            "tasks_followed": self.followed, "tasks_settled": self.settled,
+        }
 
 
 # --- warehouse expressions ---------------------------------------------------------------------
@@ -324,6 +328,33 @@ def _limit_down_rules(*, data_dir: Path, day: date) -> list[Raise]:
     return out
 
 
+def aml_review_due(*, level: str, reviewed: date | None, opened: date | None) -> date | None:
+    """When the customer's next AML review falls due: the last review (else the account's
+    opening) plus the level's cycle (``customers.rules.aml_review_months``); none without a
+    rating."""
+    months = aml_review_months().get(level)
+    start = reviewed or opened
+    return add_months(start, months) if months and start else None
+
+
+def aml_tasks_settle() -> int:
+    """Cancel the open AML review tasks whose review is no longer due on their day: the
+    customer's review was recorded since (``Customer.aml_reviewed_on``, e.g. the AML system's
+    review dates loaded at go-live) or the rating changed. A task done records the review itself
+    (``services.task_complete``). Returns the tasks cancelled."""
+    rows = Task.objects.unscoped().filter(kind=TaskKind.AML_REVIEW, status=TaskStatus.OPEN)
+    stale = []
+    for pk, key, level, reviewed, opened in rows.values_list(
+        "id", "dedup_key", "customer__aml_level", "customer__aml_reviewed_on", "customer__open_date"
+    ).iterator(chunk_size=2000):
+        due = aml_review_due(level=level, reviewed=reviewed, opened=opened)
+        if due is None or key != f"aml:{due.isoformat()}":
+            stale.append(pk)
+    for start in range(0, len(stale), 500):
+        Task.objects.unscoped().filter(pk__in=stale[start : start + 500]).update(status=TaskStatus.CANCELLED)
+    return len(stale)
+
+
 def _customer_rules(*, day: date, t: dict) -> list[Raise]:
     """Assessment expiring, AML review due, birthday — from the customer master."""
     from brokercrm.segments.models import TierChange
@@ -350,8 +381,8 @@ def _customer_rules(*, day: date, t: dict) -> list[Raise]:
             Q(aml_reviewed_on__lte=cutoff) | Q(aml_reviewed_on__isnull=True, open_date__lte=cutoff)
         )
         for customer_id, reviewed, opened in due.values_list("id", "aml_reviewed_on", "open_date").iterator(chunk_size=2000):
-            next_review = add_months(reviewed or opened, months)
-            if next_review > day:  # pragma: no cover - the cutoff is exact; kept as the rule's own check
+            next_review = aml_review_due(level=level, reviewed=reviewed, opened=opened)
+            if next_review is None or next_review > day:  # pragma: no cover - the cutoff is exact; kept as the rule's own check
                 continue
             out.append(Raise(
                 customer_id, TaskKind.AML_REVIEW, "aml_review", f"aml:{next_review.isoformat()}",
@@ -498,6 +529,7 @@ def data_events_raise(*, data_dir: Path, day: date | None = None, today: date | 
     summary = DataEventsSummary(day=day)
     if day is None:
         return summary
+    summary.settled = aml_tasks_settle()
     summary.raised = tasks_raise_bulk(raises=raises, today=today or service_today())
     summary.followed = tasks_follow_customers()
     return summary

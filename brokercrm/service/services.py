@@ -284,6 +284,17 @@ def _task_for_update(*, actor: Any, task_id: int) -> Task:
     return Task.objects.for_user(actor).select_for_update(of=("self",)).select_related("customer").get(pk=task_id)
 
 
+def _task_done(task: Task, actor: Any) -> None:
+    """Close an open task as done. An AML review task done is the customer's review of that day
+    (``Customer.aml_reviewed_on``): the next one falls due a review cycle later."""
+    task.status, task.done_at, task.done_by = TaskStatus.DONE, timezone.now(), actor
+    task.save(update_fields=["status", "done_at", "done_by"])
+    if task.kind == TaskKind.AML_REVIEW:
+        Customer.objects.unscoped().filter(pk=task.customer_id).update(
+            aml_reviewed_on=timezone.localdate(task.done_at), updated_at=task.done_at
+        )
+
+
 @transaction.atomic
 def task_complete(*, actor: Any, task_id: int) -> Task:
     """Mark an open task done. Needs ``ADD_INTERACTIONS`` and the customer in scope."""
@@ -291,8 +302,7 @@ def task_complete(*, actor: Any, task_id: int) -> Task:
     task = _task_for_update(actor=actor, task_id=task_id)
     if task.status != TaskStatus.OPEN:
         raise ValidationError(ERR_TASK_CLOSED)
-    task.status, task.done_at, task.done_by = TaskStatus.DONE, timezone.now(), actor
-    task.save(update_fields=["status", "done_at", "done_by"])
+    _task_done(task, actor)
     return task
 
 
@@ -350,8 +360,7 @@ def visit_log(
             created_by=actor,
         )
     if task is not None:
-        task.status, task.done_at, task.done_by = TaskStatus.DONE, timezone.now(), actor
-        task.save(update_fields=["status", "done_at", "done_by"])
+        _task_done(task, actor)
     return Visit.objects.create(
         customer=customer,
         interaction=interaction,

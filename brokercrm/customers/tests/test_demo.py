@@ -31,3 +31,23 @@ def test_demo_activity_is_consistent_and_loaded_once(world):
     assert all(e.author == e.customer.account_manager.user for e in entries)  # written by the customer's manager
     assert made.relationships == CustomerRelationship.objects.unscoped().filter(created_by__isnull=False).count()
     assert demo_customer_activity(seed=7).leads == 0 and Lead.objects.unscoped().count() == 26
+
+
+def test_demo_aml_reviews_fall_within_each_level_cycle(world):
+    from brokercrm.customers.demo import demo_aml_reviews
+    from brokercrm.customers.models import Customer
+    from brokercrm.customers.rules import add_months
+    from brokercrm.service.data_events import aml_review_due
+
+    as_of = date(2026, 4, 22)
+    levels = {"a1": "high", "a1b": "medium", "a2": "low", "a_unassigned": "", "b": "high"}
+    for key, level in levels.items():
+        Customer.objects.unscoped().filter(pk=world.customers[key].pk).update(aml_level=level, open_date=date(2015, 6, 1))
+    Customer.objects.unscoped().filter(pk=world.customers["b"].pk).update(aml_reviewed_on=date(2020, 1, 1))  # recorded: kept
+    assert demo_aml_reviews(seed=7, as_of=as_of, overdue_share=0) == 3
+    for key in ("a1", "a1b", "a2"):
+        c = Customer.objects.unscoped().get(pk=world.customers[key].pk)
+        assert c.aml_reviewed_on < as_of and aml_review_due(level=c.aml_level, reviewed=c.aml_reviewed_on, opened=c.open_date) > as_of
+    assert Customer.objects.unscoped().get(pk=world.customers["b"].pk).aml_reviewed_on == date(2020, 1, 1)
+    assert Customer.objects.unscoped().get(pk=world.customers["a_unassigned"].pk).aml_reviewed_on is None
+    assert add_months(as_of, -6) < Customer.objects.unscoped().get(pk=world.customers["a1"].pk).aml_reviewed_on

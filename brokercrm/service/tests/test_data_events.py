@@ -309,6 +309,35 @@ def test_aml_review_due_by_level_cycle(world, tmp_path):
     }  # fmt: skip
 
 
+def test_an_aml_review_done_is_recorded_and_the_next_falls_due_a_cycle_later(world, tmp_path):
+    from django.utils import timezone
+
+    from brokercrm.customers.rules import add_months
+    from brokercrm.service.services import task_complete
+
+    _update(world, "a1", aml_level="high", aml_reviewed_on=date(2025, 10, 22))
+    assert _raise(tmp_path).raised == {"aml_review": 1}
+    task = _tasks("aml_review")["10000001"][0]
+    task_complete(actor=world.user("am_a1"), task_id=task.pk)
+    reviewed = Customer.objects.unscoped().get(customer_no="10000001").aml_reviewed_on
+    assert reviewed == timezone.localdate()
+    due = add_months(reviewed, 6)
+    assert _raise(tmp_path, due - timedelta(days=1)).raised == {}
+    assert _raise(tmp_path, due).raised == {"aml_review": 1}
+    assert [t.dedup_key for t in _tasks("aml_review")["10000001"] if t.status == "open"] == [f"aml:{due.isoformat()}"]
+
+
+def test_an_open_aml_task_is_cancelled_once_a_review_is_recorded_elsewhere(world, tmp_path):
+    _update(world, "a2", aml_level="low", aml_reviewed_on=None, open_date=date(2024, 4, 22))
+    _update(world, "a1", aml_level="high", aml_reviewed_on=date(2025, 10, 22))
+    assert _raise(tmp_path).raised == {"aml_review": 2}
+    # the AML system's review of a2 is loaded; a1's stays due
+    _update(world, "a2", aml_reviewed_on=date(2026, 3, 1))
+    summary = _raise(tmp_path)
+    assert (summary.raised, summary.settled) == ({}, 1)
+    assert {n: [t.status for t in ts] for n, ts in _tasks("aml_review").items()} == {"10000001": ["open"], "10000003": ["cancelled"]}
+
+
 def test_aml_review_at_the_end_of_a_month(world, tmp_path):
     # reviewed 31 August 2025, high: due 28 February 2026 (no 31st)
     _update(world, "b", aml_level="high", aml_reviewed_on=date(2025, 8, 31))
