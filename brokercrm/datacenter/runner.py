@@ -59,6 +59,7 @@ from brokercrm.tagengine.catalogue import (
     load_catalogue,
     tags_long_from_wide,
 )
+from brokercrm.tagengine.language import DAY_COLUMNS, EvaluationDay, day_values
 
 ENGINES = ("duckdb", "spark")
 
@@ -962,12 +963,18 @@ def _compute_day(
     lap = [time.perf_counter()]
 
     def run(
-        expr: ir.Table, schema: ibis.Schema, order: tuple[str, ...] = (), stage: str | None = None
+        expr: ir.Table | Callable[[], pa.Table],
+        schema: ibis.Schema,
+        order: tuple[str, ...] = (),
+        stage: str | None = None,
     ) -> tuple[pa.Table, ir.Table]:
         # Each result is executed once and re-enters the next expressions as an in-memory table.
-        if order:
-            expr = expr.order_by(list(order))
-        arrow = con.to_pyarrow(expr).cast(schema.to_pyarrow())
+        # (``expr`` may also be a function that computes the result by other means, in order.)
+        if isinstance(expr, ir.Table):
+            arrow = con.to_pyarrow(expr.order_by(list(order)) if order else expr)
+        else:
+            arrow = expr()
+        arrow = arrow.cast(schema.to_pyarrow())
         if stage_seconds is not None:
             # a stage's time: building, compiling and executing its expression since the last one
             now = time.perf_counter()
@@ -1097,7 +1104,7 @@ def _compute_day(
             thresholds=thresholds,
         )
     )
-    wide, written["tag_windows"] = _tags_expr(
+    features, written["tag_windows"] = _tag_features(
         tables=_memtable,
         run=run,
         day=day,
@@ -1116,10 +1123,10 @@ def _compute_day(
         trades=flows.get("trades") if trades_history is None else None,
         trades_history=trades_history,
         segments=_memtable(written["segments"]),
-        catalogue=catalogue,
     )
     wide_arrow, _ = run(
-        wide, ibis.schema({"customer_no": "string", **{code: "boolean" for code in catalogue.codes}}),
+        _tags_wide(con, features, catalogue, day),
+        ibis.schema({"customer_no": "string", **{code: "boolean" for code in catalogue.codes}}),
         ("customer_no",), stage="tags",
     )
     long = tags_long_from_wide(wide_arrow)
@@ -1170,7 +1177,49 @@ def _builtin_catalogue() -> Catalogue:
 _BUILTIN: Catalogue | None = None
 
 
-def _tags_expr(
+#: compiled tag queries (``_tags_wide``): id(catalogue) → (catalogue, feature schema, SQL)
+_TAG_PLANS: dict[int, tuple[Catalogue, pa.Schema, str]] = {}
+_TAG_FEATURES_VIEW = "brokercrm_tag_features"
+
+
+def _tags_wide(
+    con: ibis.BaseBackend, features: tuple[pa.Table, ir.Table], catalogue: Catalogue, day: date
+) -> ir.Table | Callable[[], pa.Table]:
+    """The tags of d, one boolean column per tag (``compute_tags_wide``), over the day's feature
+    table (as Arrow and as the backend's table).
+
+    On DuckDB the query is compiled once per catalogue and process and serves every day: the
+    evaluation day enters as columns of the feature table (``language.EvaluationDay``) instead
+    of literals, so the hundreds of rules are not built and compiled again each day (seconds a
+    day — most of a small day's time, and what a backfill of a year repeats 250 times). Other
+    engines evaluate the expression with the day's literals; the values are the same."""
+    arrow, table = features
+    if getattr(con, "name", "") != "duckdb":
+        return compute_tags_wide(table, catalogue, day=day)
+
+    def evaluate() -> pa.Table:
+        columns = arrow
+        for name, value in day_values(day).items():
+            kind = pa.date32() if DAY_COLUMNS[name] == "date" else pa.int64()
+            columns = columns.append_column(name, pa.repeat(pa.scalar(value, kind), columns.num_rows))
+        plan = _TAG_PLANS.get(id(catalogue))
+        if plan is None or plan[0] is not catalogue or plan[1] != columns.schema:
+            placeholder = ibis.table(ibis.Schema.from_pyarrow(columns.schema), name=_TAG_FEATURES_VIEW)
+            expr = compute_tags_wide(placeholder, catalogue, day=EvaluationDay.columns(placeholder))
+            if len(_TAG_PLANS) >= 4:
+                _TAG_PLANS.clear()
+            plan = _TAG_PLANS[id(catalogue)] = (catalogue, columns.schema, con.compile(expr.order_by("customer_no")))
+        raw = con.con
+        raw.register(_TAG_FEATURES_VIEW, columns)
+        try:
+            return raw.execute(plan[2]).fetch_arrow_table()
+        finally:
+            raw.unregister(_TAG_FEATURES_VIEW)
+
+    return evaluate
+
+
+def _tag_features(
     *,
     tables: Callable[[pa.Table], ir.Table],
     run: Callable[..., tuple[pa.Table, ir.Table]],
@@ -1190,12 +1239,10 @@ def _tags_expr(
     trades: pa.Table | None,
     trades_history: list[pa.Table] | None,
     segments: ir.Table,
-    catalogue: Catalogue,
-) -> tuple[ir.Table, pa.Table]:
-    """The tags of d, one boolean column per tag (``compute_tags_wide``; the caller makes the
-    long form, ``TAGS_SCHEMA``), and d's ``tag_windows``: the window sums (from the previous
-    day's, or from every day of ``tag_history`` when there are none), then the feature table
-    (``tagengine.features``), materialized once, then every tag of ``catalogue`` over it.
+) -> tuple[tuple[pa.Table, ir.Table], pa.Table]:
+    """The feature table of d (``tagengine.features``: as Arrow and as the backend's table, for
+    ``_tags_wide``), and d's ``tag_windows``: the window sums (from the previous day's, or from
+    every day of ``tag_history`` when there are none), from which the features are computed.
 
     ``tag_history`` holds earlier days' customer indicators as Arrow tables (the days a run
     keeps in memory anyway) or as the Parquet files of their snapshots, which the backend reads
@@ -1250,7 +1297,7 @@ def _tags_expr(
     ]
     trades_t = tables(pa.concat_tables([p.cast(parts[0].schema) for p in parts]))
     calendar = [d for d in trading_days if d <= day][-(tf.HISTORY_DAYS + 1) :]
-    _, features = run(
+    features = run(
         tf.feature_table(
             day=day,
             trading_days=calendar,
@@ -1270,7 +1317,7 @@ def _tags_expr(
         ),
         tf.FEATURE_SCHEMA,
     )
-    return compute_tags_wide(features, catalogue, day=day), state_arrow
+    return features, state_arrow
 
 
 def _pools_expr(

@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 
 from brokercrm.tagengine.features import FEATURE_TYPES, FEATURES
-from brokercrm.tagengine.language import CompiledRule, RuleError, compile_rule
+from brokercrm.tagengine.language import CompiledRule, EvaluationDay, RuleError, compile_rule
 
 BUILTIN_TAGS = Path(__file__).with_name("builtin_tags.toml")
 
@@ -344,7 +344,7 @@ def compute_tags_wide(
     features: ir.Table,
     catalogue: Catalogue,
     *,
-    day: date,
+    day: date | EvaluationDay,
     codes: Sequence[str] | None = None,
 ) -> ir.Table:
     """``customer_no`` and one boolean column per tag (named by its code), every customer.
@@ -356,7 +356,8 @@ def compute_tags_wide(
     catalogue
         The validated tags.
     day
-        The evaluation day (what ``days_since`` and friends count from).
+        The evaluation day (what ``days_since`` and friends count from), or its
+        ``language.EvaluationDay`` values (the columns of ``features``: one query for every day).
     codes
         Only these tags (and, internally, what they read); default every tag.
     """

@@ -616,7 +616,7 @@ class CompiledRule:
         self,
         table: ir.Table,
         *,
-        day: date,
+        day: date | EvaluationDay,
         tag: Callable[[str], ir.BooleanValue] | None = None,
     ) -> ir.BooleanValue:
         """The rule as a boolean column of ``table`` (never null: unknown is false).
@@ -626,13 +626,15 @@ class CompiledRule:
         table
             A table with a column per feature the rule reads (the feature table).
         day
-            The evaluation day (``days_since`` and friends count from it).
+            The evaluation day (``days_since`` and friends count from it), or its
+            :class:`EvaluationDay` values.
         tag
             ``code → boolean column`` for the tags the rule reads; by default the column of
             ``table`` named after the tag.
         """
         resolve = tag or (lambda code: table[code])
-        value = _Compiler(table=table, day=day, tag=resolve, types=self.types).condition(self.tree)
+        when = day if isinstance(day, EvaluationDay) else EvaluationDay.of(day)
+        value = _Compiler(table=table, day=when, tag=resolve, types=self.types).condition(self.tree)
         return value.fill_null(False)
 
 
@@ -1018,10 +1020,46 @@ def _pick(condition: ir.BooleanValue, a: _Frac, b: _Frac) -> _Frac:
     )
 
 
+#: columns that carry the evaluation day in a table (:meth:`EvaluationDay.columns`)
+DAY_COLUMNS = {
+    "__day": "date",
+    "__day_year": "int64",
+    "__day_month": "int64",
+    "__day_of_month": "int64",
+    "__days_in_month": "int64",
+}
+
+
+@dataclass(frozen=True)
+class EvaluationDay:
+    """The evaluation day as values of the query: the literals of one day (:meth:`of`), or
+    columns of the evaluated table (:meth:`columns`, filled with :func:`day_values`) so that one
+    compiled query serves every day."""
+
+    day: ir.DateValue
+    year: ir.IntegerValue
+    month: ir.IntegerValue
+    day_of_month: ir.IntegerValue
+    days_in_month: ir.IntegerValue
+
+    @classmethod
+    def of(cls, day: date) -> EvaluationDay:
+        return cls(*(ibis.literal(v) for v in day_values(day).values()))
+
+    @classmethod
+    def columns(cls, table: ir.Table) -> EvaluationDay:
+        return cls(*(table[name] for name in DAY_COLUMNS))
+
+
+def day_values(day: date) -> dict[str, object]:
+    """The values of :data:`DAY_COLUMNS` for ``day``."""
+    return dict(zip(DAY_COLUMNS, (day, day.year, day.month, day.day, _calendar.monthrange(day.year, day.month)[1])))
+
+
 @dataclass
 class _Compiler:
     table: ir.Table
-    day: date
+    day: EvaluationDay
     tag: Callable[[str], ir.BooleanValue]
     types: Mapping[Node, str]
 
@@ -1105,19 +1143,16 @@ class _Compiler:
 
     def call(self, node: Call) -> _Frac:
         name, args = node.name, node.args
-        d = ibis.literal(self.day)
+        d = self.day
         if name == "days_since":
-            return _Frac(_Num(d.delta(self.value(args[0]), unit="day")))
+            return _Frac(_Num(d.day.delta(self.value(args[0]), unit="day")))
         if name == "days_until":
-            return _Frac(_Num(self.value(args[0]).delta(d, unit="day")))
+            return _Frac(_Num(self.value(args[0]).delta(d.day, unit="day")))
         if name == "months_since":
             x = self.value(args[0])
-            last = _calendar.monthrange(self.day.year, self.day.month)[1]
-            months = (ibis.literal(self.day.year) - x.year()) * 12 + (
-                ibis.literal(self.day.month) - x.month()
-            )
+            months = (d.year - x.year()) * 12 + (d.month - x.month())
             # add_months(x, months) clamps x's day to the month's end; past the day, one less.
-            short = ibis.least(x.day(), ibis.literal(last)) > ibis.literal(self.day.day)
+            short = ibis.least(x.day(), d.days_in_month) > d.day_of_month
             return _Frac(_Num((months - ibis.ifelse(short, 1, 0)).cast("int64")))
         if name == "abs":
             x = self.number(args[0])

@@ -141,6 +141,29 @@ def test_months_since_agrees_with_the_pipelines_month_rule(con):
             assert ids(con, f"months_since(d) >= {n}", day=day, table=table) == expected, (day, n)
 
 
+def test_one_query_with_the_day_as_columns_agrees_with_each_days_literals(con):
+    """``EvaluationDay.columns``: the day enters as columns (what the pipeline compiles once for
+    every day); each day's answers are those of the day's literals, month ends included."""
+    starts = [date(2021, 1, 1) + timedelta(days=i) for i in range(0, 1200, 3)]
+    rule = "months_since(d) >= 6 and days_since(d) < 900 or days_until(d) > -30 and months_since(d) = 13"
+    compiled = L.compile_rule(rule, features=FEATURES)
+    columns = {"id": pa.int64(), "d": pa.date32(), **{n: pa.date32() if k == "date" else pa.int64() for n, k in L.DAY_COLUMNS.items()}}
+    placeholder = ibis.table(ibis.Schema.from_pyarrow(pa.schema(columns)), name="days_as_columns")
+    sql = con.compile(placeholder.filter(compiled.to_ibis(placeholder, day=L.EvaluationDay.columns(placeholder))).select("id"))
+    for day in (date(2024, 2, 29), date(2023, 2, 28), date(2024, 6, 30), date(2024, 3, 31), date(2023, 12, 1)):
+        values = L.day_values(day)
+        table = pa.table(
+            {"id": list(range(len(starts))), "d": pa.array(starts, pa.date32()),
+             **{n: pa.array([values[n]] * len(starts), columns[n]) for n in L.DAY_COLUMNS}}
+        )  # fmt: skip
+        con.con.register("days_as_columns", table)
+        try:
+            got = set(con.con.execute(sql).fetch_arrow_table().column("id").to_pylist())
+        finally:
+            con.con.unregister("days_as_columns")
+        assert got == ids(con, rule, day=day, table=table.select(["id", "d"])) and got, day
+
+
 def test_a_rule_compiles_to_ibis_without_sql_text_from_the_rule():
     """A quote in text is a value, not SQL: the rule below is one comparison with a literal."""
     compiled = L.compile_rule("s = 'x'' or 1=1 --'", features=FEATURES)
