@@ -201,14 +201,17 @@ def demo_customer_activity(
 def demo_aml_reviews(*, seed: int = 2026, as_of, overdue_share: float = 0.03) -> int:
     """The AML system's last review dates, as a brokerage loads them at go-live: every rated
     customer reviewed within their level's cycle before ``as_of``, except ``overdue_share`` of
-    them (whose review falls due: an AML review task). Only customers without a recorded review;
-    returns how many were given one."""
+    them (whose review falls due: an AML review task). Loaded once: nothing when a review is on
+    record already. Returns how many customers were given one."""
     from brokercrm.customers.rules import add_months, aml_review_months
+
+    if Customer.objects.unscoped().filter(aml_reviewed_on__isnull=False).exists():
+        return 0
 
     rnd = random.Random(seed + 17)
     months = aml_review_months()
     changed = []
-    rows = Customer.objects.unscoped().filter(aml_reviewed_on__isnull=True, aml_level__in=list(months))
+    rows = Customer.objects.unscoped().filter(aml_level__in=list(months))
     for customer in rows.only("id", "aml_level", "open_date").order_by("id").iterator(chunk_size=2000):
         if rnd.random() < overdue_share:
             continue

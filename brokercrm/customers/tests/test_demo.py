@@ -43,11 +43,12 @@ def test_demo_aml_reviews_fall_within_each_level_cycle(world):
     levels = {"a1": "high", "a1b": "medium", "a2": "low", "a_unassigned": "", "b": "high"}
     for key, level in levels.items():
         Customer.objects.unscoped().filter(pk=world.customers[key].pk).update(aml_level=level, open_date=date(2015, 6, 1))
-    Customer.objects.unscoped().filter(pk=world.customers["b"].pk).update(aml_reviewed_on=date(2020, 1, 1))  # recorded: kept
-    assert demo_aml_reviews(seed=7, as_of=as_of, overdue_share=0) == 3
-    for key in ("a1", "a1b", "a2"):
+    assert demo_aml_reviews(seed=7, as_of=as_of, overdue_share=0) == 4
+    for key in ("a1", "a1b", "a2", "b"):
         c = Customer.objects.unscoped().get(pk=world.customers[key].pk)
         assert c.aml_reviewed_on < as_of and aml_review_due(level=c.aml_level, reviewed=c.aml_reviewed_on, opened=c.open_date) > as_of
-    assert Customer.objects.unscoped().get(pk=world.customers["b"].pk).aml_reviewed_on == date(2020, 1, 1)
-    assert Customer.objects.unscoped().get(pk=world.customers["a_unassigned"].pk).aml_reviewed_on is None
+    assert Customer.objects.unscoped().get(pk=world.customers["a_unassigned"].pk).aml_reviewed_on is None  # no rating
+    reviewed = dict(Customer.objects.unscoped().values_list("pk", "aml_reviewed_on"))
+    assert demo_aml_reviews(seed=8, as_of=as_of, overdue_share=0) == 0  # loaded once
+    assert dict(Customer.objects.unscoped().values_list("pk", "aml_reviewed_on")) == reviewed
     assert add_months(as_of, -6) < Customer.objects.unscoped().get(pk=world.customers["a1"].pk).aml_reviewed_on
