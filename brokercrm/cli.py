@@ -365,9 +365,7 @@ def pipeline_run(
     )
     if publish:
         console.print(f"[green]published[/green] up to {summary.latest_day}: {summary.counts}")
-        from brokercrm.service.services import tasks_escalate
-
-        console.print(f"[green]escalated[/green] {tasks_escalate()} overdue tasks")
+        _escalate()
         if summary.latest_day is not None:  # the market events' holdings index of the published day
             from brokercrm.service.impact import holdings_index
 
@@ -673,11 +671,17 @@ def export_event_impact(
 
 @tasks_app.command("escalate")
 def tasks_escalate_command() -> None:
-    """Mark open tasks past their due day escalated (shown to the team lead)."""
+    """Mark open tasks past their due day, and service requests or complaints still open after
+    their deadline, escalated (shown to the team lead)."""
     setup()
-    from brokercrm.service.services import tasks_escalate
+    _escalate()
 
-    console.print(f"[green]escalated[/green] {tasks_escalate()} overdue tasks")
+
+def _escalate() -> None:
+    from brokercrm.service.services import overdue_escalate
+
+    tasks, requests = overdue_escalate()
+    console.print(f"[green]escalated[/green] {tasks} overdue tasks, {requests} overdue service requests")
 
 
 def main() -> None:

@@ -329,6 +329,7 @@ class RequestOut(Schema):
     content: str
     status: str
     deadline: date
+    escalated: bool
     assignee: str
     resolution: str
     created_at: datetime
@@ -348,6 +349,7 @@ def _request_out(r: ServiceRequest) -> dict:
         "content": r.content,
         "status": r.status,
         "deadline": r.deadline,
+        "escalated": r.escalated,
         "assignee": r.assignee.user.get_username() if r.assignee else "",
         "resolution": r.resolution,
         "created_at": r.created_at,

@@ -4,7 +4,8 @@ advance) and selectors (lists, history), each read through the data scope.
 Workflow: new → in progress → resolved → closed; a resolved or closed request can be reopened
 (back to in progress); a new one may be resolved at once. Resolving needs the resolution text.
 The deadline is set when the request is recorded, by kind and the customer's tier, in trading
-days (``rules.request_deadline``). Every status change is kept (``ServiceRequestChange``) and
+days (``rules.request_deadline``); one still new or in progress after it is escalated to the
+team lead (``requests_escalate``). Every status change is kept (``ServiceRequestChange``) and
 audited; the handler is the customer's account manager (else whoever recorded it), and follows
 the customer when they are reassigned (``team.tasks_follow_customers``).
 """
@@ -142,6 +143,19 @@ def request_advance(
     return item
 
 
+def requests_escalate(*, today: date | None = None) -> int:
+    """Mark every request or complaint still new or in progress after its deadline escalated
+    (shown to the team lead beside the escalated tasks), like ``services.tasks_escalate``; run
+    after each publication and by ``brokercrm tasks escalate``. Returns how many were newly
+    escalated. The mark stays when the request is later resolved: it was late."""
+    today = today or _today()
+    return (
+        ServiceRequest.objects.unscoped()
+        .filter(status__in=REQUEST_OPEN_STATUSES, escalated=False, deadline__lt=today)
+        .update(escalated=True, escalated_at=timezone.now())
+    )
+
+
 # --- reads ----------------------------------------------------------------------------------
 
 
@@ -153,6 +167,16 @@ def open_requests(*, actor: Any, limit: int = 200) -> list[ServiceRequest]:
     """Requests and complaints still being worked (new, in progress) of the customers the actor
     sees, soonest deadline first (complaints before requests on the same day)."""
     return list(requests_in_scope(actor=actor).filter(status__in=REQUEST_OPEN_STATUSES).order_by("deadline", "kind", "id")[:limit])
+
+
+def escalated_requests(*, actor: Any, limit: int = 500) -> list[ServiceRequest]:
+    """Open requests and complaints marked escalated, of the customers the actor sees, oldest
+    deadline first."""
+    return list(
+        requests_in_scope(actor=actor)
+        .filter(status__in=REQUEST_OPEN_STATUSES, escalated=True)
+        .order_by("deadline", "kind", "id")[:limit]
+    )
 
 
 def customer_requests(*, actor: Any, customer_no: str, limit: int = 20) -> list[ServiceRequest]:

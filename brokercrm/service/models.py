@@ -253,7 +253,8 @@ class ServicePolicy(models.Model):
 class ServiceRequest(models.Model):
     """A customer's service request or complaint (issue 6): status new → in progress → resolved →
     closed, reopened back to in progress; due by kind and tier in trading days
-    (``rules.request_deadline``); every status change kept in ``ServiceRequestChange``."""
+    (``rules.request_deadline``); every status change kept in ``ServiceRequestChange``; one
+    still new or in progress after its deadline is escalated to the team lead like a task."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="service_requests")
     kind = models.CharField(_("kind"), max_length=10, choices=RequestKind.choices)
@@ -265,6 +266,9 @@ class ServiceRequest(models.Model):
         Employee, on_delete=models.PROTECT, null=True, blank=True, related_name="service_requests", verbose_name=_("assignee")
     )
     deadline = models.DateField(_("deadline"))
+    #: still open after its deadline: shown to the team lead (``desk.requests_escalate``)
+    escalated = models.BooleanField(_("escalated"), default=False)
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
     resolution = models.TextField(_("resolution"), max_length=4000, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("recorded at"), default=timezone.now)

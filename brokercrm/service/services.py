@@ -386,6 +386,16 @@ def tasks_escalate(*, today: date | None = None) -> int:
     )
 
 
+def overdue_escalate(*, today: date | None = None) -> tuple[int, int]:
+    """Escalate what is overdue: open tasks past their due day and service requests or complaints
+    still open after their deadline (``desk.requests_escalate``). Returns (tasks, requests) newly
+    escalated; what ``pipeline run`` and ``brokercrm tasks escalate`` call."""
+    from brokercrm.service.desk import requests_escalate
+
+    today = today or _selectors.service_today()
+    return tasks_escalate(today=today), requests_escalate(today=today)
+
+
 # --- export ---------------------------------------------------------------------------------
 
 

@@ -4,6 +4,8 @@ selector or service, render; HTMX partials beside the pages."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -154,7 +156,8 @@ def _workspace_context(request: HttpRequest) -> dict:
     }
 
 
-def _record_tasks_shown(request: HttpRequest, tasks: list[Task], via: str) -> None:
+def _record_tasks_shown(request: HttpRequest, tasks: list[Any], via: str) -> None:
+    """Audit the customers of the tasks (or service requests) a page listed."""
     shown = sorted({t.customer.customer_no for t in tasks})
     if shown:
         customer_list_record(actor=request.user, filters={}, shown=shown, request=request, via=via)
@@ -246,11 +249,15 @@ def task_visit_view(request: HttpRequest, task_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def escalated_view(request: HttpRequest) -> HttpResponse:
-    """Overdue tasks escalated to the team lead (and to whoever sees those customers)."""
+    """Overdue tasks and service requests escalated to the team lead (and to whoever sees those
+    customers)."""
+    from brokercrm.service.desk import escalated_requests
+
     _require_customers(request)
     tasks = list(selectors.escalated_tasks(actor=request.user)[:500])
-    _record_tasks_shown(request, tasks, "service_escalated")
-    return render(request, "service/escalated.html", {"tasks": tasks})
+    items = escalated_requests(actor=request.user)
+    _record_tasks_shown(request, [*tasks, *items], "service_escalated")
+    return render(request, "service/escalated.html", {"tasks": tasks, "items": items})
 
 
 @login_required

@@ -17,7 +17,7 @@ from brokercrm.customers.models import Customer
 from brokercrm.datacenter.models import IndicatorDaily
 from brokercrm.org.models import AuditEvent
 from brokercrm.segments.models import CustomerSegment, CustomerTag, TierChange
-from brokercrm.service import desk, selectors, team
+from brokercrm.service import desk, selectors, services, team
 from brokercrm.service.changes import customer_changes
 from brokercrm.service.models import ServiceRequest, ServiceRequestChange, Task, TaskAssignment
 from brokercrm.service.services import event_create, task_complete, tasks_from_event, visit_log
@@ -77,6 +77,33 @@ def test_requests_respect_scope(world, clock):
     assert world.client("am_b").get(reverse("service:request", args=[item.pk])).status_code == 404
     assert [r.pk for r in desk.open_requests(actor=world.user("tl_a1"))] == [item.pk]
     assert desk.open_requests(actor=world.user("am_a1b")) == []
+
+
+def test_overdue_requests_escalate_to_the_team_lead(world, clock):
+    am = world.user("am_a1")
+    # recorded Wednesday 22nd, no tier: a complaint is due Friday 24th, a request Wednesday 29th
+    late = desk.request_create(actor=am, customer_no="10000001", kind="complaint", channel="phone", content="转账未到账")
+    done = desk.request_create(actor=am, customer_no="10000001", kind="complaint", channel="phone", content="密码重置")
+    desk.request_advance(actor=am, request_id=done.pk, status="resolved", note="已重置")
+    later = desk.request_create(actor=am, customer_no="10000001", kind="request", channel="app", content="改地址")
+    other = desk.request_create(actor=world.user("am_a2"), customer_no="10000003", kind="complaint", channel="phone", content="x")
+    assert desk.requests_escalate(today=date(2026, 4, 24)) == 0  # due that day: not late yet
+    # Monday 27th: both open complaints are late; the resolved one is not
+    assert services.overdue_escalate(today=date(2026, 4, 27)) == (0, 2)
+    assert desk.requests_escalate(today=date(2026, 4, 27)) == 0  # once
+    assert [r.pk for r in desk.escalated_requests(actor=world.user("tl_a1"))] == [late.pk]  # 10000003 is team A2's
+    assert [r.pk for r in desk.escalated_requests(actor=world.user("bm_a"))] == [late.pk, other.pk]
+    assert desk.escalated_requests(actor=world.user("am_b")) == []
+    page = world.client("tl_a1").get(reverse("service:escalated")).content.decode()
+    assert "转账未到账" in page and "10000003" not in page and "改地址" not in page
+    assert AuditEvent.objects.filter(action="customer_list", detail__via="service_escalated").exists()
+    # resolving it takes it off the list; the mark stays (it was late)
+    desk.request_advance(actor=am, request_id=late.pk, status="resolved", note="已到账")
+    assert desk.escalated_requests(actor=world.user("tl_a1")) == []
+    late.refresh_from_db()
+    assert late.escalated and late.escalated_at is not None
+    assert desk.requests_escalate(today=date(2026, 4, 30)) == 1  # the request, due the 29th
+    assert ServiceRequest.objects.unscoped().get(pk=later.pk).escalated
 
 
 def test_requests_through_the_pages_and_the_api(world, clock):
