@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import os
 import re
 import shutil
@@ -230,16 +231,21 @@ def _customers(numbers: list[str]) -> dict[str, tuple]:
         meta.get_field(name).column
         for name in ("customer_no", "id", "account_manager", "risk_level", "risk_expiry", "investor_class")
     )
-    size = max_query_params() - 10
+    select = f"SELECT {columns} FROM {meta.db_table} WHERE {meta.get_field('customer_no').column} "
+    if connection.vendor == "postgresql":
+        # one array parameter: PostgreSQL plans ``= ANY($1)`` once, where a 65k-item IN list
+        # is text to parse and a plan per statement
+        statements = [(select + "= ANY(%s)", [numbers])]
+    else:
+        size = max_query_params() - 10
+        statements = [
+            (select + f"IN ({', '.join(['%s'] * len(batch))})", batch)
+            for batch in (numbers[start : start + size] for start in range(0, len(numbers), size))
+        ]
     known: dict[str, tuple] = {}
     with connection.cursor() as cursor:
-        for start in range(0, len(numbers), size):
-            batch = numbers[start : start + size]
-            cursor.execute(
-                f"SELECT {columns} FROM {meta.db_table} WHERE {meta.get_field('customer_no').column} "
-                f"IN ({', '.join(['%s'] * len(batch))})",
-                batch,
-            )
+        for sql, params in statements:
+            cursor.execute(sql, params)
             for number, customer_id, manager, level, expiry, investor_class in cursor.fetchall():
                 if isinstance(expiry, str):  # SQLite hands dates back as text
                     expiry = date.fromisoformat(expiry)
@@ -313,29 +319,32 @@ def impact_freeze(*, event: MarketEvent, rows: list[ImpactRow]) -> int:
     """Write the ranked rows as the event's ``EventImpact`` rows and its totals (inside the
     caller's transaction).
 
-    Multi-row parametrised INSERTs of :data:`FREEZE_ROWS` rows each (the same statement on
-    SQLite and PostgreSQL): building a model instance per row, or one statement execution per
-    row, costs more than the whole computation at tens of thousands of rows.
+    PostgreSQL: one ``COPY … FROM STDIN`` (psycopg 3), about four times faster than INSERTs.
+    SQLite: multi-row parametrised INSERTs of :data:`FREEZE_ROWS` rows each. Building a model
+    instance per row, or one statement execution per row, costs more than the whole computation
+    at tens of thousands of rows.
     """
     table = EventImpact._meta.db_table
     columns = (
         "event_id", "rank", "customer_id", "account_manager_id", "exposure", "total_assets", "exposure_ratio",
         "tier", "risk_group", "priority",
     )  # fmt: skip
-    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-    one = f"({', '.join(['%s'] * len(columns))})"
     event_id = event.pk
-    per_statement = max(1, min(FREEZE_ROWS, max_query_params() // len(columns)))
+    values = (
+        (event_id, rank, r.customer_id, r.account_manager_id, r.exposure, r.total_assets, r.ratio, r.tier, r.risk_group, r.priority)
+        for rank, r in enumerate(rows, 1)
+    )
     with connection.cursor() as cursor, _gc_paused():
-        for start in range(0, len(rows), per_statement):
-            batch = rows[start : start + per_statement]
-            params: list = []
-            for rank, r in enumerate(batch, start + 1):
-                params += (
-                    event_id, rank, r.customer_id, r.account_manager_id, r.exposure, r.total_assets, r.ratio,
-                    r.tier, r.risk_group, r.priority,
-                )  # fmt: skip
-            cursor.execute(head + ", ".join([one] * len(batch)), params)
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row(row)
+        else:
+            head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+            one = f"({', '.join(['%s'] * len(columns))})"
+            per_statement = max(1, min(FREEZE_ROWS, max_query_params() // len(columns)))
+            while batch := list(itertools.islice(values, per_statement)):
+                cursor.execute(head + ", ".join([one] * len(batch)), [v for row in batch for v in row])
     event.affected_customers = len(rows)
     event.total_exposure = sum((r.exposure for r in rows), Decimal(0))
     event.save(update_fields=["affected_customers", "total_exposure"])
