@@ -631,35 +631,51 @@ def _with_turnover(table: ir.Table, *, numerator: str, denominator: str) -> ir.T
     """``table`` with ``turnover`` = numerator ÷ denominator, half-up at 10 places, exactly; 0
     when the denominator is ≤ 0, :data:`TURNOVER_CAP` at most.
 
-    ``with_quotients`` divides by an integer; this divides by a sum of total assets (4 places at
-    most): the same scheme — a double's estimate, corrected with exact decimal remainders, then
-    half-up by comparing twice the remainder with one unit of the last place × the denominator.
-    The numerator is ≥ 0 (a trade amount) and below 10**24.
+    The quotient's double estimate decides the result whenever it is safely clear of a rounding
+    boundary: x = quotient × 10¹⁰ in double is within ~10⁻¹⁵ × x of the exact value (two
+    conversions, a division and a product, each half an ulp), so when x < 10¹⁴ and its fraction
+    lies farther than 0.01 + 10⁻¹⁴ × x from one half, half-up rounding of x is the exact result
+    (an integer n < 2⁵³, entered as the double n ÷ 10¹⁰, which both engines cast back to exactly
+    n × 10⁻¹⁰). Only the other rows — a quotient on a half unit, or above 10⁴ — take the exact
+    scheme of ``with_quotients``, over inputs that are NULL on the rest so that neither engine
+    spends anything on them (its 128-bit conversions and products cost ~1–3 µs a row on DuckDB:
+    most of the ABCD stage's time before this path):
+    the estimate corrected with exact decimal remainders, then half-up by comparing twice the
+    remainder with one unit of the last place × the denominator. The numerator is ≥ 0 (a trade
+    amount) and below 10**24.
     """
     unit = ibis.literal(Decimal(1).scaleb(-10), type=_QUOTIENT)
     cap = float(TURNOVER_CAP)
+    positive = (table[denominator] > 0).fill_null(False)
     t = table.mutate(
-        _tn=table[numerator].cast(_PRODUCT),
-        _td=ibis.ifelse(table[denominator] > 0, table[denominator], ibis.literal(1)).cast(_ASSETS_SUM),
-        _tnone=~(table[denominator] > 0).fill_null(False),
+        _tnone=~positive,
+        _tf=table[numerator].cast("float64")
+        / ibis.ifelse(positive, table[denominator], ibis.literal(1)).cast("float64"),
     )
+    t = t.mutate(_tcap=t._tf >= cap, _tx=t._tf * ibis.literal(1e10))
+    small = t._tx < ibis.literal(1e14)
+    x = ibis.ifelse(small, t._tx, ibis.literal(0.0))  # floor() goes through a 64-bit integer
+    fraction = x - x.floor().cast("float64")
+    fast = small & ((fraction - ibis.literal(0.5)).abs() > ibis.literal(0.01) + x * ibis.literal(1e-14))
+    nearest = ((x + ibis.literal(0.5)).floor().cast("float64") / ibis.literal(1e10)).cast(_QUOTIENT)
+    # The exact scheme, on inputs that are NULL on every other row: a CASE branch alone would
+    # not do, as DuckDB hoists the subexpressions it repeats out of the CASE, for every row.
+    slow = ~(t._tnone | t._tcap | fast)
+    tn = ibis.ifelse(slow, t[numerator], ibis.null()).cast(_PRODUCT)
+    td = ibis.ifelse(slow, t[denominator], ibis.null()).cast(_ASSETS_SUM)
 
     def estimate(value: ir.Value) -> ir.Value:
-        return value.cast("float64") / t._td.cast("float64")
+        return value.cast("float64") / td.cast("float64")
 
-    t = t.mutate(_tf=estimate(t._tn))
-    t = t.mutate(_tcap=t._tf >= cap)
-    t = t.mutate(_k0=ibis.ifelse(t._tcap, ibis.literal(0.0), t._tf).cast(_QUOTIENT))
-    t = t.mutate(_k1=(t._k0 + estimate((t._tn - _times(t._k0, t._td)).cast(_PRODUCT)).cast(_QUOTIENT)).cast(_QUOTIENT))
-    t = t.mutate(
-        _tr=((t._tn - _times(t._k1, t._td)) * 2).cast(_PRODUCT),
-        _tu=(t._td.cast(_WIDE_OPERAND) * ibis.literal(Decimal(1).scaleb(-10), type=_WIDE_OPERAND)).cast(_PRODUCT),
-    )
+    k0 = ibis.ifelse(slow, t._tf, ibis.null()).cast(_QUOTIENT)  # below the cap where slow
+    k1 = (k0 + estimate((tn - _times(k0, td)).cast(_PRODUCT)).cast(_QUOTIENT)).cast(_QUOTIENT)
+    twice_rest = ((tn - _times(k1, td)) * 2).cast(_PRODUCT)
+    last_unit = (td.cast(_WIDE_OPERAND) * ibis.literal(Decimal(1).scaleb(-10), type=_WIDE_OPERAND)).cast(_PRODUCT)
     rounded = (
-        t._k1
+        k1
         + ibis.cases(
-            (t._tr < -t._tu, -unit),
-            (t._tr >= t._tu, unit),
+            (twice_rest < -last_unit, -unit),
+            (twice_rest >= last_unit, unit),
             else_=ibis.literal(0).cast(_QUOTIENT),
         )
     ).cast(_QUOTIENT)
@@ -667,10 +683,11 @@ def _with_turnover(table: ir.Table, *, numerator: str, denominator: str) -> ir.T
         turnover=ibis.cases(
             (t._tnone, ibis.literal(0).cast(WIDE)),
             (t._tcap, ibis.literal(TURNOVER_CAP, type=WIDE)),
+            (fast, nearest.cast(WIDE)),
             else_=rounded.cast(WIDE),
         ).cast(WIDE)
     )
-    return t.drop("_tn", "_td", "_tnone", "_tf", "_tcap", "_k0", "_k1", "_tr", "_tu")
+    return t.drop("_tnone", "_tf", "_tcap", "_tx")
 
 
 def _with_high(table: ir.Table, *, value: str) -> ir.Table:

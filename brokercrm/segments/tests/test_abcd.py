@@ -128,6 +128,47 @@ def test_turnover_is_trade_amount_over_mean_assets_exact_and_zero_without_assets
     assert got["big"]["turnover"] == want
 
 
+def _exact_turnover(trade: D, days: int, assets: D) -> D:
+    if assets <= 0:
+        return D(0)
+    with localcontext() as exact:
+        exact.prec = 80
+        q = trade * days / assets
+        return min(q.quantize(D("1e-10"), rounding=ROUND_HALF_UP), sp.TURNOVER_CAP)
+
+
+def test_turnover_equals_exact_decimal_division_on_and_around_half_units(con):
+    """The double-precision fast path and the exact scheme together give the exact half-up
+    quotient: random magnitudes, and quotients placed on a half unit of the 10th place and one
+    ten-thousandth of a unit either side of it (where a double alone would round wrongly)."""
+    import random
+
+    rng = random.Random(20261206)
+    rows = []
+    for i in range(3000):
+        assets = D(rng.randint(1, 10**rng.randint(1, 17))).scaleb(-4)
+        days = rng.randint(1, 250)
+        kind = i % 4
+        if kind == 0:  # anything
+            trade = D(rng.randint(0, 10**rng.randint(1, 20))).scaleb(-2)
+        else:
+            # trade × days ÷ assets = a quotient on (kind 1), just below (2) or above (3) a half unit
+            q = D(rng.randint(0, 10**rng.randint(1, 15))).scaleb(-10) + D("0.5e-10") + (0, D("-1e-14"), D("1e-14"))[kind - 1]
+            with localcontext() as exact:
+                exact.prec = 80
+                trade = (q * assets / days).quantize(D("0.01"), rounding=ROUND_HALF_UP)
+        rows.append((f"c{i}", days, "0", "0", str(trade), str(assets)))
+    rows += [("zero", 3, "0", "0", "100", "0"), ("cap", 1, "0", "0", "1000000000", "0.0001")]
+    got = _classes(con, rows, {r[0]: "0101" for r in rows})
+    wrong = [
+        (r[0], got[r[0]]["turnover"], want)
+        for r in rows
+        if got[r[0]]["turnover"] != (want := _exact_turnover(D(r[4]), r[1], D(r[5])))
+    ]
+    assert wrong == []
+    assert got["cap"]["turnover"] == sp.TURNOVER_CAP
+
+
 def test_daily_figures_count_only_interest_paid_on_cny_credit_accounts(con):
     ci = pa.table(
         {
