@@ -35,6 +35,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -679,6 +680,7 @@ def pipeline_run(
         versions.mkdir(parents=True, exist_ok=True)
         staging = versions / f".staging-{uuid.uuid4().hex}"
         staging.mkdir()
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="brokercrm-write")
         try:
             for d in keep:
                 for table in SNAPSHOT_TABLES:
@@ -716,6 +718,10 @@ def pipeline_run(
             if first_previous is not None and first_previous not in keep:
                 raise RuntimeError(ERR_NO_STATE.format(day=first_previous))
             carry = {t: _state(staging, t, first_previous) if todo else None for t in _CARRIED}
+            # A day's files are written by a thread while the next day computes (pyarrow releases
+            # the GIL; the next day reads nothing of the day before from disk), one day in flight
+            # at most; a failure waits for the write under way before the staging folder goes.
+            in_flight: list[Future] = []
             for index, day in enumerate(todo):
                 previous_day = _previous(calendar, day)
                 window = _window(calendar, day)
@@ -768,8 +774,12 @@ def pipeline_run(
                     stage_seconds=stages,
                     **carry,
                 )
-                for table, arrow in written.items():
-                    _write(arrow, _partition(staging, table, day), SNAPSHOT_TABLES[table])
+                for done in in_flight:
+                    done.result()
+                in_flight = [
+                    writer.submit(_write, arrow, _partition(staging, table, day), SNAPSHOT_TABLES[table])
+                    for table, arrow in written.items()
+                ]
                 customer_history[day] = written["customer_indicators"].select(
                     list(_KEPT_HISTORY_COLUMNS)
                 )
@@ -778,6 +788,8 @@ def pipeline_run(
                 carry = {t: written[t] for t in carry}
                 if progress is not None:
                     progress(index + 1, len(todo), day)
+            for done in in_flight:
+                done.result()
             new_manifest = {
                 "days": {
                     d.isoformat(): {"fingerprint": fingerprints[d], "crm": crm_days[d]}
@@ -791,8 +803,11 @@ def pipeline_run(
             )
             name = _publish(data_dir, staging)
         except BaseException:
+            writer.shutdown(wait=True, cancel_futures=True)
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        finally:
+            writer.shutdown(wait=True)
         _clean(data_dir, {name, published.name} if published else {name})
     return PipelineResult(
         computed=tuple(todo),

@@ -128,6 +128,29 @@ def test_a_failed_run_leaves_the_last_published_state(tmp_path, monkeypatch):
     assert sorted(p.name for p in (runner.snapshots_dir(tmp_path) / "versions").iterdir()) == ["v000001", "v000002"]
 
 
+def test_a_failed_write_fails_the_run_and_leaves_the_last_published_state(tmp_path, monkeypatch):
+    # A day's files are written by a thread while the next day computes: its failure must still
+    # fail the run, with nothing published and no staging folder left.
+    book = _book()
+    book.publish(tmp_path, days=[D1])
+    runner.pipeline_run(data_dir=tmp_path)
+    before = _files(tmp_path)
+    book.publish(tmp_path, days=[D2, D3])
+    real = runner._write
+
+    def disk_full(table, path, schema):
+        if f"trade_date={D2.isoformat()}" in str(path) and "positions" in str(path):
+            raise OSError(28, "No space left on device")
+        return real(table, path, schema)
+
+    monkeypatch.setattr(runner, "_write", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        runner.pipeline_run(data_dir=tmp_path)
+    assert runner.current_version(tmp_path).name == "v000001"
+    assert _files(tmp_path) == before
+    assert [p.name for p in (runner.snapshots_dir(tmp_path) / "versions").iterdir()] == ["v000001"]
+
+
 def test_a_day_waits_until_every_started_counter_delivered_it(tmp_path):
     book = _book()
     book.account(D1, "P1", "C3", counter="apex").cash(D1, "P1", "10.00", "10.00", counter="apex")
