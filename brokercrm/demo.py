@@ -185,6 +185,10 @@ def demo_load(
         crm_facts_refresh(data_dir=data_dir)
         pipeline_run(data_dir=data_dir, catalogue=current_catalogue())
         datacenter_publish(data_dir=data_dir)
+    say("market events, service requests and calls")
+    from brokercrm.service.demo import service_demo_load
+
+    service_demo_load(seed=seed)
     return DemoSummary(
         customers=Customer.objects.unscoped().count(),
         branches=len(branches),
