@@ -324,9 +324,16 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{labels[name]:<22}{n:>6}{best:>9.1f}{median:>10.1f}{best / max(n, 1):>8.2f}{peak / MIB:>14,.0f}   {listed}")
         print()
         pipe = summary["pipeline (7 tables)"]  # the references compute the seven tables only
-        ok = summary["pipeline"]["best"] <= target["seconds"]
         whole = summary["pipeline"]
-        print(f"pipeline_run: best {whole['best']:.1f} s, median {whole['median']:.1f} s   target <= {target['seconds']:.0f} s: {_verdict(ok)}")
+        # the target is for the scenario's size (250 days for a backfill): a shorter run is scaled
+        # to it per day, and says so
+        scale = SCENARIOS[args.scenario][1] / len(calendar) if args.scenario == "backfill" else 1.0
+        ok = whole["best"] * scale <= target["seconds"]
+        scaled = "" if scale == 1.0 else f" (x {scale:g}: {whole['best'] * scale:.0f} s for {SCENARIOS[args.scenario][1]} days)"
+        print(
+            f"pipeline_run: best {whole['best']:.1f} s, median {whole['median']:.1f} s{scaled}"
+            f"   target <= {target['seconds']:.0f} s: {_verdict(ok)}"
+        )
         print(f"ratios compare the seven tables the references compute: the pipeline's time less its {', '.join(EXTRA_STAGES)} stages")
         ratios: dict[str, dict] = {}
         for name in references:
