@@ -235,3 +235,19 @@ def test_coverage_counts_customers_per_tag(builtin, features_table):
     assert counts["status_normal"] == 4
     assert counts["holds_r4"] == 3
     assert sum(counts.values()) == sum(len(v) for v in EXPECTED.values())
+
+
+def test_the_long_form_lists_each_customers_true_tags_in_customer_then_code_order():
+    import random
+
+    import pyarrow as pa
+
+    rnd = random.Random(5)
+    codes = ["Z_LAST", "A_FIRST", "M_MID", "B_NULLS"]
+    customers = [f"{rnd.randint(0, 10**8):08d}" for _ in range(300)]  # the wide table's order, not sorted
+    values = {c: [rnd.choice([True, False, None] if c == "B_NULLS" else [True, False]) for _ in customers] for c in codes}
+    wide = pa.table({"customer_no": customers, **{c: pa.array(v, pa.bool_()) for c, v in values.items()}})
+    want = [(no, code) for i, no in enumerate(customers) for code in sorted(codes) if values[code][i]]
+    long = C.tags_long_from_wide(wide)
+    assert list(zip(long.column("customer_no").to_pylist(), long.column("tag_code").to_pylist())) == want
+    assert C.tags_long_from_wide(wide.slice(0, 0)).num_rows == 0
