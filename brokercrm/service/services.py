@@ -24,7 +24,7 @@ from brokercrm.org.choices import AuditAction
 from brokercrm.org.policy import Capability
 from brokercrm.org.selectors import user_can
 from brokercrm.org.services import audit_record
-from brokercrm.service import rules
+from brokercrm.service import desk, rules
 from brokercrm.service.choices import (
     CHANNEL_INTERACTION_KIND,
     Direction,
@@ -390,10 +390,8 @@ def overdue_escalate(*, today: date | None = None) -> tuple[int, int]:
     """Escalate what is overdue: open tasks past their due day and service requests or complaints
     still open after their deadline (``desk.requests_escalate``). Returns (tasks, requests) newly
     escalated; what ``pipeline run`` and ``brokercrm tasks escalate`` call."""
-    from brokercrm.service.desk import requests_escalate
-
     today = today or _selectors.service_today()
-    return tasks_escalate(today=today), requests_escalate(today=today)
+    return tasks_escalate(today=today), desk.requests_escalate(today=today)
 
 
 # --- export ---------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from brokercrm.customers.models import Customer
 from brokercrm.customers.services import customer_list_record
 from brokercrm.org.policy import Capability
 from brokercrm.org.selectors import user_can
-from brokercrm.service import selectors
+from brokercrm.service import desk, selectors
 from brokercrm.service.choices import Priority, RiskGroup
 from brokercrm.service.forms import EventForm, VisitForm, split_list
 from brokercrm.service.models import MarketEvent, Task
@@ -251,11 +251,9 @@ def task_visit_view(request: HttpRequest, task_id: int) -> HttpResponse:
 def escalated_view(request: HttpRequest) -> HttpResponse:
     """Overdue tasks and service requests escalated to the team lead (and to whoever sees those
     customers)."""
-    from brokercrm.service.desk import escalated_requests
-
     _require_customers(request)
     tasks = list(selectors.escalated_tasks(actor=request.user)[:500])
-    items = escalated_requests(actor=request.user)
+    items = desk.escalated_requests(actor=request.user)
     _record_tasks_shown(request, [*tasks, *items], "service_escalated")
     return render(request, "service/escalated.html", {"tasks": tasks, "items": items})
 
