@@ -992,13 +992,15 @@ def _compute_day(
         else:
             arrow = expr()
         arrow = arrow.cast(schema.to_pyarrow())
+        charge(stage or _STAGE_NAMES.get(id(schema), "other"))
+        return arrow, _memtable(arrow)
+
+    def charge(name: str) -> None:
+        # a stage's time: building, compiling and executing its expression since the last one
         if stage_seconds is not None:
-            # a stage's time: building, compiling and executing its expression since the last one
             now = time.perf_counter()
-            name = stage or _STAGE_NAMES.get(id(schema), "other")
             stage_seconds[name] = stage_seconds.get(name, 0.0) + now - lap[0]
             lap[0] = now
-        return arrow, _memtable(arrow)
 
     flow = {
         table: _memtable(flows[table] if table in flows else table_schema(table).empty_table())
@@ -1151,10 +1153,7 @@ def _compute_day(
     written["tags"] = pa.table(
         {"trade_date": trade_date, "customer_no": long.column("customer_no"), "tag_code": long.column("tag_code")}
     ).cast(TAGS_SCHEMA.to_pyarrow())
-    if stage_seconds is not None:  # turning them long is the tags' work, not the next stage's
-        now = time.perf_counter()
-        stage_seconds["tags"] += now - lap[0]
-        lap[0] = now
+    charge("tags")  # turning them long is the tags' work, not the next stage's
     written["reconciliation"], _ = run(
         pl.reconciliation(
             computed=positions_t,
