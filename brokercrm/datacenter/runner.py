@@ -720,9 +720,11 @@ def pipeline_run(
             if first_previous is not None and first_previous not in keep:
                 raise RuntimeError(ERR_NO_STATE.format(day=first_previous))
             carry = {t: _state(staging, t, first_previous) if todo else None for t in _CARRIED}
-            # A day's files are written by threads while the next day computes (pyarrow releases
-            # the GIL; the next day reads nothing of the day before from disk), one day in flight
-            # at most; a failure waits for the writes under way before the staging folder goes.
+            # A day's files are written by threads from the moment each table is computed, while
+            # the day and the next one go on (pyarrow releases the GIL; no day reads the day
+            # before from disk); a day's compute ends by waiting for the day before's writes, so
+            # at most two days are in flight. A failure waits for the writes under way before
+            # the staging folder goes.
             in_flight: list[Future] = []
             for index, day in enumerate(todo):
                 previous_day = _previous(calendar, day)
@@ -748,6 +750,12 @@ def pipeline_run(
                 flows = {table: _read_flow(data_dir, table, day) for table in STANDARD_TABLES}
                 trades_history[day] = flows["trades"].select(list(_TRADE_COLUMNS))
                 leaving_day = sp.abcd_leaving_day(calendar, day)
+                writing: list[Future] = []
+
+                def write(table: str, arrow: pa.Table, day: date = day, writing: list[Future] = writing) -> None:
+                    path = _partition(staging, table, day)
+                    writing.append(writer.submit(_write, arrow, path, SNAPSHOT_TABLES[table]))
+
                 written = compute_day(
                     con=con,
                     day=day,
@@ -774,14 +782,12 @@ def pipeline_run(
                     thresholds=thresholds,
                     catalogue=catalogue,
                     stage_seconds=stages,
+                    on_table=write,
                     **carry,
                 )
                 for done in in_flight:
                     done.result()
-                in_flight = [
-                    writer.submit(_write, arrow, _partition(staging, table, day), SNAPSHOT_TABLES[table])
-                    for table, arrow in written.items()
-                ]
+                in_flight = writing
                 customer_history[day] = written["customer_indicators"].select(
                     list(_KEPT_HISTORY_COLUMNS)
                 )
@@ -865,6 +871,7 @@ def compute_day(
     thresholds: Mapping[str, sp.TierThreshold] | None = None,
     catalogue: Catalogue | None = None,
     stage_seconds: dict[str, float] | None = None,
+    on_table: Callable[[str, pa.Table], None] | None = None,
 ) -> dict[str, pa.Table]:
     """Compute one trading day from the previous day's state and the day's flows, without I/O.
 
@@ -915,6 +922,9 @@ def compute_day(
     stage_seconds
         When given, the seconds of each stage (named by the table it computes; ``tag_features``
         for the tags' feature table) are added to it.
+    on_table
+        When given, called as ``on_table(name, arrow)`` with each result as soon as it is
+        computed, while the day goes on (the runner starts writing it then).
 
     Returns
     -------
@@ -944,6 +954,7 @@ def compute_day(
         thresholds=sp.DEFAULT_TIER_THRESHOLDS if thresholds is None else thresholds,
         catalogue=_builtin_catalogue() if catalogue is None else catalogue,
         stage_seconds=stage_seconds,
+        on_table=on_table,
     )
     return with_tables(con, lambda tables: _compute_day(con=con, tables=tables, **arguments), prefix="brokercrm-day-")
 
@@ -975,6 +986,7 @@ def _compute_day(
     thresholds: Mapping[str, sp.TierThreshold],
     catalogue: Catalogue,
     stage_seconds: dict[str, float] | None = None,
+    on_table: Callable[[str, pa.Table], None] | None = None,
 ) -> dict[str, pa.Table]:
     _memtable = tables  # every table enters the backend by the engine's own path
     lap = [time.perf_counter()]
@@ -1006,7 +1018,7 @@ def _compute_day(
         table: _memtable(flows[table] if table in flows else table_schema(table).empty_table())
         for table in STANDARD_TABLES
     }
-    written: dict[str, pa.Table] = {}
+    written = _Results(on_table)
 
     written["closes"], closes_t = run(
         pl.close_prices(
@@ -1179,7 +1191,24 @@ def _compute_day(
         pl.DQ_WARNINGS_SCHEMA,
         SORT_KEYS["dq_warnings"],
     )
-    return written
+    return dict(written)
+
+
+class _Results(dict):
+    """A day's results by table, each handed to ``on_table`` (if any) as it is stored."""
+
+    def __init__(self, on_table: Callable[[str, pa.Table], None] | None) -> None:
+        super().__init__()
+        self.on_table = on_table
+
+    def __setitem__(self, name: str, arrow: pa.Table) -> None:
+        super().__setitem__(name, arrow)
+        if self.on_table is not None:
+            self.on_table(name, arrow)
+
+    def update(self, results: Mapping[str, pa.Table]) -> None:  # type: ignore[override]
+        for name, arrow in results.items():
+            self[name] = arrow
 
 
 def _by_day(tables: Sequence[pa.Table]) -> dict[date, pa.Table]:

@@ -151,6 +151,32 @@ def test_a_failed_write_fails_the_run_and_leaves_the_last_published_state(tmp_pa
     assert [p.name for p in (runner.snapshots_dir(tmp_path) / "versions").iterdir()] == ["v000001"]
 
 
+def test_each_table_of_a_day_is_handed_over_once_as_soon_as_it_is_computed():
+    # The runner starts writing a table while the rest of the day computes: every snapshot
+    # table must reach it exactly once (the segmentation tables arrive together), the very
+    # object the day returns, in the order the day computes them.
+    book = _book()
+    handed: list[tuple[str, object]] = []
+    written = runner.compute_day(
+        con=runner.connect("duckdb"),
+        day=D1,
+        previous_day=None,
+        window=[D1],
+        opening_counters=[book.counter],
+        flows=book.flows(D1),
+        closes=None,
+        accounts=None,
+        positions=None,
+        customer_history=[],
+        on_table=lambda name, arrow: handed.append((name, arrow)),
+    )
+    names = [name for name, _ in handed]
+    assert sorted(names) == sorted(runner.SNAPSHOT_TABLES)
+    assert all(arrow is written[name] for name, arrow in handed)
+    assert names[:3] == ["closes", "accounts", "customers"]
+    assert names.index("positions") < names.index("segments") < names.index("tags")
+
+
 def test_a_day_waits_until_every_started_counter_delivered_it(tmp_path):
     book = _book()
     book.account(D1, "P1", "C3", counter="apex").cash(D1, "P1", "10.00", "10.00", counter="apex")
