@@ -752,7 +752,7 @@ def pipeline_run(
                 leaving_day = sp.abcd_leaving_day(calendar, day)
                 writing: list[Future] = []
 
-                def write(table: str, arrow: pa.Table, day: date = day, writing: list[Future] = writing) -> None:
+                def write(table: str, arrow: pa.Table) -> None:  # called during this day's compute_day
                     path = _partition(staging, table, day)
                     writing.append(writer.submit(_write, arrow, path, SNAPSHOT_TABLES[table]))
 

@@ -641,8 +641,7 @@ def _with_turnover(table: ir.Table, *, numerator: str, denominator: str) -> ir.T
     spends anything on them (its 128-bit conversions and products cost ~1–3 µs a row on DuckDB:
     most of the ABCD stage's time before this path): the estimate corrected with exact decimal
     remainders, then half-up by comparing twice the remainder with one unit of the last place ×
-    the denominator. The numerator is ≥ 0 (a trade
-    amount) and below 10**24.
+    the denominator. The numerator is ≥ 0 (a trade amount) and below 10**24.
     """
     unit = ibis.literal(Decimal(1).scaleb(-10), type=_QUOTIENT)
     cap = float(TURNOVER_CAP)
