@@ -48,6 +48,7 @@ import pyarrow.parquet as pq
 
 from brokercrm.datacenter import pipeline as pl
 from brokercrm.datacenter import warehouse
+from brokercrm.datacenter import statements
 from brokercrm.datacenter.dictionaries import STANDARD_TABLES
 from brokercrm.datacenter.schema import table_schema
 from brokercrm.segments import pipeline as sp
@@ -1000,7 +1001,7 @@ def _compute_day(
         # Each result is executed once and re-enters the next expressions as an in-memory table.
         # (``expr`` may also be a function that computes the result by other means, in order.)
         if isinstance(expr, ir.Table):
-            arrow = con.to_pyarrow(expr.order_by(list(order)) if order else expr)
+            arrow = statements.to_arrow(con, expr.order_by(list(order)) if order else expr)
         else:
             arrow = expr()
         arrow = arrow.cast(schema.to_pyarrow())
@@ -1433,6 +1434,6 @@ def compute_pools(
             accounts=tables(accounts),
             crm=crm,
         ).order_by(list(SORT_KEYS["pools"]))
-        return con.to_pyarrow(expr).cast(pl.POOLS_SCHEMA.to_pyarrow())
+        return statements.to_arrow(con, expr).cast(pl.POOLS_SCHEMA.to_pyarrow())
 
     return with_tables(con, work, prefix="brokercrm-pools-")

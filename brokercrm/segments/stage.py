@@ -111,13 +111,14 @@ def compute_segments_day(
     thresholds: Mapping[str, sp.TierThreshold] = sp.DEFAULT_TIER_THRESHOLDS,
 ) -> dict[str, pa.Table]:
     """:func:`segments_stage` on one engine (``datacenter.runner.connect``), Arrow in and out."""
+    from brokercrm.datacenter import statements
     from brokercrm.datacenter.runner import _Tables, with_tables
 
     def work(tables: _Tables) -> dict[str, pa.Table]:
         def run(expr: ir.Table, schema: ibis.Schema, order: tuple[str, ...] = ()) -> tuple[pa.Table, ir.Table]:
             if order:
                 expr = expr.order_by(list(order))
-            arrow = con.to_pyarrow(expr).cast(schema.to_pyarrow())
+            arrow = statements.to_arrow(con, expr).cast(schema.to_pyarrow())
             return arrow, tables(arrow)
 
         return segments_stage(
