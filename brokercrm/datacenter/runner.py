@@ -36,10 +36,11 @@ import tempfile
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence, TypeVar
+from typing import Callable, Iterator, Mapping, MutableMapping, Sequence, TypeVar
 
 import ibis
 import ibis.expr.types as ir
@@ -122,9 +123,9 @@ _KEPT_HISTORY_COLUMNS = tuple(dict.fromkeys([*_HISTORY_COLUMNS, *tf.REQUIRED_COL
 #: What the tags read of each earlier day's trades.
 _TRADE_COLUMNS = tf.REQUIRED_COLUMNS["trades"]
 #: Carried from one day to the next (the previous day's table is the next day's input).
-_CARRIED = (
-    "closes", "accounts", "customers", "positions", "tier_state", "commission_months", "abcd_sums", "tag_windows",
-)
+_BASE_CARRIED = ("closes", "accounts", "customers", "positions")
+_LANE_CARRIED = ("tier_state", "commission_months", "abcd_sums", "tag_windows")
+_CARRIED = (*_BASE_CARRIED, *_LANE_CARRIED)
 #: The snapshot layout. A published version of another layout is recomputed from the first day.
 #: 3: segments (tiers, ABCD) and tags; branch, birth date and gender in ``customers``.
 #: 4: ``tag_windows``, the tags' window sums carried instead of six months of history re-read.
@@ -161,8 +162,13 @@ class PipelineResult:
     rows: Mapping[str, int] = field(default_factory=dict)
     #: Days kept whose pools were recomputed because the CRM facts as of that day changed.
     pools_recomputed: tuple[date, ...] = ()
-    #: Seconds per stage of the computed days (``compute_day``'s ``stage_seconds``), summed.
+    #: Seconds per stage of the computed days (``compute_day``'s ``stage_seconds``), summed; the
+    #: segments and tags run beside the next day's base, so the stages overlap.
     stage_seconds: Mapping[str, float] = field(default_factory=dict)
+    #: Seconds the run waited for the segments and tags (of the day before, while the next day's
+    #: base was done; of the last day, all of them): ``seconds`` less this is what the run would
+    #: take without them.
+    lane_wait_seconds: float = 0.0
 
 
 # --- engine ---------------------------------------------------------------------------------------
@@ -694,6 +700,7 @@ def pipeline_run(
                         _link_or_copy(src, _partition(staging, table, d))
             totals = {table: 0 for table in SNAPSHOT_TABLES}
             stages: dict[str, float] = {}
+            lane_stages: dict[str, float] = {}  # the second lane's, added to ``stages`` at the end
             for d in repool:
                 # Only the CRM facts as of d changed: the day's indicators and state stand.
                 arrow = compute_pools(
@@ -721,84 +728,130 @@ def pipeline_run(
             if first_previous is not None and first_previous not in keep:
                 raise RuntimeError(ERR_NO_STATE.format(day=first_previous))
             carry = {t: _state(staging, t, first_previous) if todo else None for t in _CARRIED}
-            # A day's files are written by threads from the moment each table is computed, while
-            # the day and the next one go on (pyarrow releases the GIL; no day reads the day
-            # before from disk); a day's compute ends by waiting for the day before's writes, so
-            # at most two days are in flight. A failure waits for the writes under way before
-            # the staging folder goes.
+            # A day's base (and pools) is computed on this thread; its segments and tags on a
+            # second thread with a second DuckDB connection, beside the next day's base (they
+            # read the day's base and feed only the next day's segments and tags): the two lanes keep both
+            # cores busy where one would wait on Python. Each day's files are written by threads
+            # from the moment each table is computed (pyarrow releases the GIL; no day reads the
+            # day before from disk). A day ends when its lane is done; then the writes of the day
+            # before it are waited for, so at most three days are in flight. A failure waits for
+            # the work under way before the staging folder goes. (Spark: one lane, in order.)
+            lane = ThreadPoolExecutor(max_workers=1, thread_name_prefix="brokercrm-lane") if engine == "duckdb" else None
+            lane_con = connect(engine) if lane is not None else con
             in_flight: list[Future] = []
-            for index, day in enumerate(todo):
-                previous_day = _previous(calendar, day)
-                window = _window(calendar, day)
-                tag_window = _tag_window(calendar, day)
-                trade_window = tag_window[-tf.TRADES_DAYS :]
-                for w in window[:-1]:
-                    if w not in customer_history:
-                        # Only the columns avg_assets_20d, the pools and the tags' windows need
-                        # (a full day is ~40 columns); read once per run, then kept in memory.
-                        old = _state(staging, "customer_indicators", w, _KEPT_HISTORY_COLUMNS)
-                        if old is not None:
-                            customer_history[w] = old.select(list(_KEPT_HISTORY_COLUMNS))
-                for w in list(customer_history):
-                    if w not in window:
-                        del customer_history[w]
-                for w in trade_window[:-1]:
-                    if w not in trades_history:
-                        trades_history[w] = _read_flow(data_dir, "trades", w).select(list(_TRADE_COLUMNS))
-                for w in list(trades_history):
-                    if w not in trade_window:
-                        del trades_history[w]
-                flows = {table: _read_flow(data_dir, table, day) for table in STANDARD_TABLES}
-                trades_history[day] = flows["trades"].select(list(_TRADE_COLUMNS))
-                leaving_day = sp.abcd_leaving_day(calendar, day)
-                writing: list[Future] = []
+            lane_wait = 0.0
+            previous: tuple[int, date, Future, Mapping[str, pa.Table], list[Future]] | None = None
 
-                def write(table: str, arrow: pa.Table) -> None:  # called during this day's compute_day
-                    path = _partition(staging, table, day)
-                    writing.append(writer.submit(_write, arrow, path, SNAPSHOT_TABLES[table]))
-
-                written = compute_day(
-                    con=con,
-                    day=day,
-                    previous_day=previous_day,
-                    window=window,
-                    opening_counters=sorted(c for c, first in initial_days.items() if first == day),
-                    flows=flows,
-                    customer_history=[
-                        customer_history[w] for w in window[:-1] if w in customer_history
-                    ],
-                    crm=crm,
-                    trading_days=calendar,
-                    # the tags' six months: the window's days from memory, the older ones from
-                    # their snapshot files (read by the backend, never all held in memory)
-                    tag_history={
-                        w: customer_history[w] if w in customer_history else path
-                        for w in tag_window[:-1]
-                        if w in customer_history
-                        or (path := _partition(staging, "customer_indicators", w)).exists()
-                    },
-                    trades_history=[trades_history[w] for w in trade_window if w in trades_history],
-                    leaving=_state(staging, "abcd_daily", leaving_day),
-                    industries=industries,
-                    thresholds=thresholds,
-                    catalogue=catalogue,
-                    stage_seconds=stages,
-                    on_table=write,
-                    **carry,
-                )
+            def finish(index: int, day: date, lane_work: Future, written: Mapping[str, pa.Table], writing: list[Future]) -> None:
+                nonlocal in_flight, lane_wait
+                waiting = time.perf_counter()
+                lane_work.result()
+                lane_wait += time.perf_counter() - waiting
                 for done in in_flight:
                     done.result()
                 in_flight = writing
-                customer_history[day] = written["customer_indicators"].select(
-                    list(_KEPT_HISTORY_COLUMNS)
-                )
                 for table, arrow in written.items():
                     totals[table] += arrow.num_rows
-                carry = {t: written[t] for t in carry}
+                carry.update({t: written[t] for t in _LANE_CARRIED})
                 if progress is not None:
                     progress(index + 1, len(todo), day)
-            for done in in_flight:
-                done.result()
+
+            try:
+                for index, day in enumerate(todo):
+                    previous_day = _previous(calendar, day)
+                    window = _window(calendar, day)
+                    tag_window = _tag_window(calendar, day)
+                    trade_window = tag_window[-tf.TRADES_DAYS :]
+                    for w in window[:-1]:
+                        if w not in customer_history:
+                            # Only the columns avg_assets_20d, the pools and the tags' windows need
+                            # (a full day is ~40 columns); read once per run, then kept in memory.
+                            old = _state(staging, "customer_indicators", w, _KEPT_HISTORY_COLUMNS)
+                            if old is not None:
+                                customer_history[w] = old.select(list(_KEPT_HISTORY_COLUMNS))
+                    for w in list(customer_history):
+                        if w not in window:
+                            del customer_history[w]
+                    for w in trade_window[:-1]:
+                        if w not in trades_history:
+                            trades_history[w] = _read_flow(data_dir, "trades", w).select(list(_TRADE_COLUMNS))
+                    for w in list(trades_history):
+                        if w not in trade_window:
+                            del trades_history[w]
+                    flows = {table: _read_flow(data_dir, table, day) for table in STANDARD_TABLES}
+                    trades_history[day] = flows["trades"].select(list(_TRADE_COLUMNS))
+                    history = [customer_history[w] for w in window[:-1] if w in customer_history]
+                    writing: list[Future] = []
+                    written = _Results(partial(_submit_write, writer, staging, day, writing))
+                    with_tables(
+                        con,
+                        _on(
+                            con,
+                            stages,
+                            _base_day,
+                            written,
+                            day=day,
+                            previous_day=previous_day,
+                            window=window,
+                            opening_counters=sorted(c for c, first in initial_days.items() if first == day),
+                            flows=flows,
+                            customer_history=history,
+                            crm=crm,
+                            **{t: carry[t] for t in _BASE_CARRIED},
+                        ),
+                        prefix="brokercrm-day-",
+                    )
+                    carry.update({t: written[t] for t in _BASE_CARRIED})
+                    customer_history[day] = written["customer_indicators"].select(list(_KEPT_HISTORY_COLUMNS))
+                    if previous is not None:
+                        finish(*previous)  # this day's segments and tags start from the day before's
+                    lane_work = partial(
+                        with_tables,
+                        lane_con,
+                        _on(
+                            lane_con,
+                            lane_stages,
+                            _segments_and_tags,
+                            written,
+                            written,
+                            day=day,
+                            previous_day=previous_day,
+                            flows=flows,
+                            trading_days=calendar,
+                            # the tags' six months: the window's days from memory, the older ones
+                            # from their snapshot files (read by the backend, never all in memory)
+                            tag_history={
+                                w: customer_history[w] if w in customer_history else path
+                                for w in tag_window[:-1]
+                                if w in customer_history
+                                or (path := _partition(staging, "customer_indicators", w)).exists()
+                            },
+                            trades_history=[trades_history[w] for w in trade_window if w in trades_history],
+                            leaving=_state(staging, "abcd_daily", sp.abcd_leaving_day(calendar, day)),
+                            industries=industries,
+                            thresholds=thresholds,
+                            catalogue=catalogue,
+                            **{t: carry[t] for t in _LANE_CARRIED},
+                        ),
+                        prefix="brokercrm-lane-",
+                    )
+                    if lane is not None:
+                        submitted = lane.submit(lane_work)
+                    else:
+                        waiting = time.perf_counter()
+                        submitted = Future()
+                        submitted.set_result(lane_work())
+                        lane_wait += time.perf_counter() - waiting
+                    previous = (index, day, submitted, written, writing)
+                if previous is not None:
+                    finish(*previous)
+                for done in in_flight:
+                    done.result()
+            finally:
+                if lane is not None:
+                    lane.shutdown(wait=True, cancel_futures=True)
+            for name, seconds in lane_stages.items():
+                stages[name] = stages.get(name, 0.0) + seconds
             new_manifest = {
                 "days": {
                     d.isoformat(): {"fingerprint": fingerprints[d], "crm": crm_days[d]}
@@ -828,6 +881,7 @@ def pipeline_run(
         rows=totals,
         pools_recomputed=tuple(repool),
         stage_seconds={k: round(v, 3) for k, v in stages.items()},
+        lane_wait_seconds=round(lane_wait, 3),
     )
 
 
@@ -931,7 +985,7 @@ def compute_day(
     -------
     Every snapshot table of d (``SNAPSHOT_TABLES``) as Arrow, rows in ``SORT_KEYS`` order.
     """
-    arguments = dict(
+    base = dict(
         day=day,
         previous_day=previous_day,
         window=window,
@@ -943,6 +997,11 @@ def compute_day(
         customer_history=customer_history,
         customers=customers,
         crm=crm,
+    )
+    extra = dict(
+        day=day,
+        previous_day=previous_day,
+        flows=flows,
         trading_days=sorted(trading_days if trading_days is not None else window),
         tag_history=tag_history if tag_history is not None else _by_day(customer_history),
         tag_windows=tag_windows,
@@ -954,16 +1013,82 @@ def compute_day(
         industries=industries,
         thresholds=sp.DEFAULT_TIER_THRESHOLDS if thresholds is None else thresholds,
         catalogue=_builtin_catalogue() if catalogue is None else catalogue,
-        stage_seconds=stage_seconds,
-        on_table=on_table,
     )
-    return with_tables(con, lambda tables: _compute_day(con=con, tables=tables, **arguments), prefix="brokercrm-day-")
+
+    def work(tables: _Tables) -> dict[str, pa.Table]:
+        written = _Results(on_table)
+        _base_day(_Stages(con, tables, stage_seconds), written, **base)
+        _segments_and_tags(_Stages(con, tables, stage_seconds), written, written, **extra)
+        return dict(written)
+
+    return with_tables(con, work, prefix="brokercrm-day-")
 
 
-def _compute_day(
+def _on(
+    con: ibis.BaseBackend, stage_seconds: dict[str, float] | None, compute: Callable[..., None], *args, **kwargs
+) -> Callable[[_Tables], None]:
+    """``compute(stages, *args, **kwargs)`` with :class:`_Stages` over the tables of
+    :func:`with_tables` (its arguments bound now, for a lane that runs it later)."""
+    return lambda tables: compute(_Stages(con, tables, stage_seconds), *args, **kwargs)
+
+
+def _submit_write(
+    writer: ThreadPoolExecutor, staging: Path, day: date, writing: list[Future], table: str, arrow: pa.Table
+) -> None:
+    """Hands a computed table of ``day`` to the writer threads (``writing`` gets its future)."""
+    writing.append(writer.submit(_write, arrow, _partition(staging, table, day), SNAPSHOT_TABLES[table]))
+
+
+class _Stages:
+    """Runs a day's stages on one backend: each expression is executed once, its result cast to
+    its schema and registered again as an in-memory table for the next expressions; the seconds
+    since the previous stage are charged to the stage (building, compiling and executing)."""
+
+    def __init__(self, con: ibis.BaseBackend, tables: _Tables, stage_seconds: dict[str, float] | None) -> None:
+        self.con = con
+        self.tables = tables
+        self.stage_seconds = stage_seconds
+        self.lap = time.perf_counter()
+
+    def run(
+        self,
+        expr: ir.Table | Callable[[], pa.Table],
+        schema: ibis.Schema,
+        order: tuple[str, ...] = (),
+        stage: str | None = None,
+    ) -> tuple[pa.Table, ir.Table]:
+        # (``expr`` may also be a function that computes the result by other means, in order)
+        if isinstance(expr, ir.Table):
+            arrow = statements.to_arrow(self.con, expr.order_by(list(order)) if order else expr)
+        else:
+            arrow = expr()
+        arrow = arrow.cast(schema.to_pyarrow())
+        self.charge(stage or _STAGE_NAMES.get(id(schema), "other"))
+        return arrow, self.tables(arrow)
+
+    def charge(self, name: str) -> None:
+        if self.stage_seconds is not None:
+            now = time.perf_counter()
+            self.stage_seconds[name] = self.stage_seconds.get(name, 0.0) + now - self.lap
+            self.lap = now
+
+
+def _flow_tables(tables: _Tables, flows: Mapping[str, pa.Table], names: Sequence[str]) -> dict[str, ir.Table]:
+    return {
+        table: tables(flows[table] if table in flows else table_schema(table).empty_table()) for table in names
+    }
+
+
+def _history_table(tables: _Tables, customer_history: list[pa.Table]) -> ir.Table | None:
+    """The earlier days of the avg_assets_20d window as one table (None on a first day)."""
+    history = [t.select(list(_HISTORY_COLUMNS)) for t in customer_history]
+    return tables(pa.concat_tables([t.cast(history[0].schema) for t in history])) if history else None
+
+
+def _base_day(
+    stages: _Stages,
+    written: MutableMapping[str, pa.Table],
     *,
-    con: ibis.BaseBackend,
-    tables: _Tables,
     day: date,
     previous_day: date | None,
     window: list[date],
@@ -975,52 +1100,13 @@ def _compute_day(
     customer_history: list[pa.Table],
     customers: pa.Table | None,
     crm: Mapping[str, pa.Table] | None,
-    trading_days: list[date],
-    tag_history: Mapping[date, pa.Table | Path],
-    tag_windows: pa.Table | None,
-    trades_history: list[pa.Table] | None,
-    tier_state: pa.Table | None,
-    commission_months: pa.Table | None,
-    abcd_sums: pa.Table | None,
-    leaving: pa.Table | None,
-    industries: pa.Table | None,
-    thresholds: Mapping[str, sp.TierThreshold],
-    catalogue: Catalogue,
-    stage_seconds: dict[str, float] | None = None,
-    on_table: Callable[[str, pa.Table], None] | None = None,
-) -> dict[str, pa.Table]:
-    _memtable = tables  # every table enters the backend by the engine's own path
-    lap = [time.perf_counter()]
-
-    def run(
-        expr: ir.Table | Callable[[], pa.Table],
-        schema: ibis.Schema,
-        order: tuple[str, ...] = (),
-        stage: str | None = None,
-    ) -> tuple[pa.Table, ir.Table]:
-        # Each result is executed once and re-enters the next expressions as an in-memory table.
-        # (``expr`` may also be a function that computes the result by other means, in order.)
-        if isinstance(expr, ir.Table):
-            arrow = statements.to_arrow(con, expr.order_by(list(order)) if order else expr)
-        else:
-            arrow = expr()
-        arrow = arrow.cast(schema.to_pyarrow())
-        charge(stage or _STAGE_NAMES.get(id(schema), "other"))
-        return arrow, _memtable(arrow)
-
-    def charge(name: str) -> None:
-        # a stage's time: building, compiling and executing its expression since the last one
-        if stage_seconds is not None:
-            now = time.perf_counter()
-            stage_seconds[name] = stage_seconds.get(name, 0.0) + now - lap[0]
-            lap[0] = now
-
-    flow = {
-        table: _memtable(flows[table] if table in flows else table_schema(table).empty_table())
-        for table in STANDARD_TABLES
-    }
-    written = _Results(on_table)
-
+) -> None:
+    """The base tables of d (COUNTERS.md): closes, accounts, customers, positions, the account
+    and customer indicators (all the next day's base needs of d), the qualified pools, the
+    reconciliation breaks and the data-quality warnings, stored into ``written`` as each is
+    computed."""
+    run, _memtable = stages.run, stages.tables
+    flow = _flow_tables(_memtable, flows, STANDARD_TABLES)
     written["closes"], closes_t = run(
         pl.close_prices(
             quotes=flow["quotes"],
@@ -1091,16 +1177,9 @@ def _compute_day(
         pl.ACCOUNT_INDICATORS_SCHEMA,
         SORT_KEYS["account_indicators"],
     )
-    history = [t.select(list(_HISTORY_COLUMNS)) for t in customer_history]
-    history_t = (
-        _memtable(pa.concat_tables([t.cast(history[0].schema) for t in history]))
-        if history
-        else None
-    )
+    history_t = _history_table(_memtable, customer_history)
     written["customer_indicators"], customer_t = run(
-        pl.customer_indicators(
-            account_indicators=account_t, history=history_t, window=window, day=day
-        ),
+        pl.customer_indicators(account_indicators=account_t, history=history_t, window=window, day=day),
         pl.CUSTOMER_INDICATORS_SCHEMA,
         SORT_KEYS["customer_indicators"],
     )
@@ -1118,55 +1197,6 @@ def _compute_day(
         pl.POOLS_SCHEMA,
         SORT_KEYS["pools"],
     )
-    # Tiers and ABCD classes (segments.stage), then the tags, which read them.
-    written.update(
-        segments_stage(
-            run=run,
-            tables=_memtable,
-            day=day,
-            calendar=trading_days,
-            customer_indicators=customer_t,
-            accounts=accounts_t,
-            cash_flows=flow["cash_flows"],
-            branches=customers_t.select("customer_no", "branch_code"),
-            tier_state=tier_state,
-            commission_months=commission_months,
-            abcd_sums=abcd_sums,
-            leaving=leaving,
-            thresholds=thresholds,
-        )
-    )
-    features, written["tag_windows"] = _tag_features(
-        tables=_memtable,
-        run=run,
-        day=day,
-        previous_day=previous_day,
-        trading_days=trading_days,
-        customers=customers_t,
-        customer_indicators=customer_t,
-        tag_history=tag_history,
-        tag_windows=tag_windows,
-        accounts=accounts_t,
-        account_indicators=account_t,
-        positions=positions_t,
-        closes=closes_t,
-        securities=flow["securities"],
-        industries=industries,
-        trades=flows.get("trades") if trades_history is None else None,
-        trades_history=trades_history,
-        segments=_memtable(written["segments"]),
-    )
-    wide_arrow, _ = run(
-        _tags_wide(con, features, catalogue, day),
-        ibis.schema({"customer_no": "string", **{code: "boolean" for code in catalogue.codes}}),
-        ("customer_no",), stage="tags",
-    )
-    long = tags_long_from_wide(wide_arrow)
-    trade_date = pa.repeat(pa.scalar(day, pa.date32()), long.num_rows)
-    written["tags"] = pa.table(
-        {"trade_date": trade_date, "customer_no": long.column("customer_no"), "tag_code": long.column("tag_code")}
-    ).cast(TAGS_SCHEMA.to_pyarrow())
-    charge("tags")  # turning them long is the tags' work, not the next stage's
     written["reconciliation"], _ = run(
         pl.reconciliation(
             computed=positions_t,
@@ -1192,7 +1222,88 @@ def _compute_day(
         pl.DQ_WARNINGS_SCHEMA,
         SORT_KEYS["dq_warnings"],
     )
-    return dict(written)
+
+
+#: The base tables the segments and tags read.
+_BASE_READ = ("closes", "accounts", "customers", "positions", "account_indicators", "customer_indicators")
+
+
+def _segments_and_tags(
+    stages: _Stages,
+    base: Mapping[str, pa.Table],
+    written: MutableMapping[str, pa.Table],
+    *,
+    day: date,
+    previous_day: date | None,
+    flows: Mapping[str, pa.Table],
+    trading_days: list[date],
+    tag_history: Mapping[date, pa.Table | Path],
+    tag_windows: pa.Table | None,
+    trades_history: list[pa.Table] | None,
+    tier_state: pa.Table | None,
+    commission_months: pa.Table | None,
+    abcd_sums: pa.Table | None,
+    leaving: pa.Table | None,
+    industries: pa.Table | None,
+    thresholds: Mapping[str, sp.TierThreshold],
+    catalogue: Catalogue,
+) -> None:
+    """The tiers and ABCD classes and the tags of d, from d's base tables (``base``,
+    as :func:`_base_day` computed them) and the previous day's segmentation state, stored into
+    ``written`` as each is computed. Nothing of it feeds the next day's base, so a run computes
+    it beside the next day's base (:func:`pipeline_run`)."""
+    run, _memtable = stages.run, stages.tables
+    t = {name: _memtable(base[name]) for name in _BASE_READ}
+    flow = _flow_tables(_memtable, flows, ("cash_flows", "securities"))
+    # Tiers and ABCD classes (segments.stage), then the tags, which read them.
+    written.update(
+        segments_stage(
+            run=run,
+            tables=_memtable,
+            day=day,
+            calendar=trading_days,
+            customer_indicators=t["customer_indicators"],
+            accounts=t["accounts"],
+            cash_flows=flow["cash_flows"],
+            branches=t["customers"].select("customer_no", "branch_code"),
+            tier_state=tier_state,
+            commission_months=commission_months,
+            abcd_sums=abcd_sums,
+            leaving=leaving,
+            thresholds=thresholds,
+        )
+    )
+    features, written["tag_windows"] = _tag_features(
+        tables=_memtable,
+        run=run,
+        day=day,
+        previous_day=previous_day,
+        trading_days=trading_days,
+        customers=t["customers"],
+        customer_indicators=t["customer_indicators"],
+        tag_history=tag_history,
+        tag_windows=tag_windows,
+        accounts=t["accounts"],
+        account_indicators=t["account_indicators"],
+        positions=t["positions"],
+        closes=t["closes"],
+        securities=flow["securities"],
+        industries=industries,
+        trades=flows.get("trades") if trades_history is None else None,
+        trades_history=trades_history,
+        segments=_memtable(written["segments"]),
+    )
+    wide_arrow, _ = run(
+        _tags_wide(stages.con, features, catalogue, day),
+        ibis.schema({"customer_no": "string", **{code: "boolean" for code in catalogue.codes}}),
+        ("customer_no",), stage="tags",
+    )
+    long = tags_long_from_wide(wide_arrow)
+    trade_date = pa.repeat(pa.scalar(day, pa.date32()), long.num_rows)
+    written["tags"] = pa.table(
+        {"trade_date": trade_date, "customer_no": long.column("customer_no"), "tag_code": long.column("tag_code")}
+    ).cast(TAGS_SCHEMA.to_pyarrow())
+    stages.charge("tags")  # turning them long is the tags' work, not the next stage's
 
 
 class _Results(dict):
@@ -1418,18 +1529,12 @@ def compute_pools(
     stand but whose CRM facts changed."""
 
     def work(tables: _Tables) -> pa.Table:
-        history = [t.select(list(_HISTORY_COLUMNS)) for t in customer_history]
-        history_t = (
-            tables(pa.concat_tables([t.cast(history[0].schema) for t in history]))
-            if history
-            else None
-        )
         expr = _pools_expr(
             tables=tables,
             day=day,
             window=window,
             customer_indicators=tables(customer_indicators),
-            history=history_t,
+            history=_history_table(tables, customer_history),
             customers=tables(customers),
             accounts=tables(accounts),
             crm=crm,

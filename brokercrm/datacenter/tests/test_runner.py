@@ -102,20 +102,22 @@ def test_a_redelivered_day_is_recomputed_with_every_later_day(tmp_path):
     assert now.st_ino == kept.st_ino
 
 
-def test_a_failed_run_leaves_the_last_published_state(tmp_path, monkeypatch):
+@pytest.mark.parametrize("stage", ["_base_day", "_segments_and_tags"])
+def test_a_failed_run_leaves_the_last_published_state(tmp_path, monkeypatch, stage):
+    # killed in a day's base (this thread) or in its segments and tags (the second lane)
     book = _book()
     book.publish(tmp_path, days=[D1, D2])
     runner.pipeline_run(data_dir=tmp_path)
     before = _files(tmp_path)
     book.publish(tmp_path, days=[D3])
-    real = runner.compute_day
+    real = getattr(runner, stage)
 
-    def dies_on_d3(**kwargs):
+    def dies_on_d3(*args, **kwargs):
         if kwargs["day"] == D3:
             raise KeyboardInterrupt("killed")
-        return real(**kwargs)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(runner, "compute_day", dies_on_d3)
+    monkeypatch.setattr(runner, stage, dies_on_d3)
     with pytest.raises(KeyboardInterrupt):
         runner.pipeline_run(data_dir=tmp_path, date_from=D1)
     assert runner.current_version(tmp_path).name == "v000001"
@@ -123,7 +125,7 @@ def test_a_failed_run_leaves_the_last_published_state(tmp_path, monkeypatch):
     assert runner.read_snapshot(data_dir=tmp_path, table="customer_indicators", day=D3) is None
     # A run killed hard leaves its staging folder behind: the next run ignores and removes it.
     (runner.snapshots_dir(tmp_path) / "versions" / ".staging-leftover" / "x").mkdir(parents=True)
-    monkeypatch.setattr(runner, "compute_day", real)
+    monkeypatch.setattr(runner, stage, real)
     assert runner.pipeline_run(data_dir=tmp_path).computed == (D3,)
     assert sorted(p.name for p in (runner.snapshots_dir(tmp_path) / "versions").iterdir()) == ["v000001", "v000002"]
 
