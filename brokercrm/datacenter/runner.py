@@ -730,12 +730,13 @@ def pipeline_run(
             carry = {t: _state(staging, t, first_previous) if todo else None for t in _CARRIED}
             # A day's base (and pools) is computed on this thread; its segments and tags on a
             # second thread with a second DuckDB connection, beside the next day's base (they
-            # read the day's base and feed only the next day's segments and tags): the two lanes keep both
-            # cores busy where one would wait on Python. Each day's files are written by threads
-            # from the moment each table is computed (pyarrow releases the GIL; no day reads the
-            # day before from disk). A day ends when its lane is done; then the writes of the day
-            # before it are waited for, so at most three days are in flight. A failure waits for
-            # the work under way before the staging folder goes. (Spark: one lane, in order.)
+            # read the day's base and feed only the next day's segments and tags): two lanes
+            # keep both cores busier where one would wait on Python. Each day's files are
+            # written by threads from the moment each table is computed (pyarrow releases the
+            # GIL; no day reads the day before from disk). A day ends when its lane is done; then
+            # the writes of the day before it are waited for, so at most three days are in
+            # flight. A failure waits for the work under way before the staging folder goes.
+            # (Spark: one lane, in order.)
             lane = ThreadPoolExecutor(max_workers=1, thread_name_prefix="brokercrm-lane") if engine == "duckdb" else None
             lane_con = connect(engine) if lane is not None else con
             in_flight: list[Future] = []
@@ -812,7 +813,6 @@ def pipeline_run(
                             lane_con,
                             lane_stages,
                             _segments_and_tags,
-                            written,
                             written,
                             day=day,
                             previous_day=previous_day,
@@ -1018,7 +1018,7 @@ def compute_day(
     def work(tables: _Tables) -> dict[str, pa.Table]:
         written = _Results(on_table)
         _base_day(_Stages(con, tables, stage_seconds), written, **base)
-        _segments_and_tags(_Stages(con, tables, stage_seconds), written, written, **extra)
+        _segments_and_tags(_Stages(con, tables, stage_seconds), written, **extra)
         return dict(written)
 
     return with_tables(con, work, prefix="brokercrm-day-")
@@ -1230,7 +1230,6 @@ _BASE_READ = ("closes", "accounts", "customers", "positions", "account_indicator
 
 def _segments_and_tags(
     stages: _Stages,
-    base: Mapping[str, pa.Table],
     written: MutableMapping[str, pa.Table],
     *,
     day: date,
@@ -1248,12 +1247,12 @@ def _segments_and_tags(
     thresholds: Mapping[str, sp.TierThreshold],
     catalogue: Catalogue,
 ) -> None:
-    """The tiers and ABCD classes and the tags of d, from d's base tables (``base``,
-    as :func:`_base_day` computed them) and the previous day's segmentation state, stored into
+    """The tiers and ABCD classes and the tags of d, from d's base tables (in ``written``, as
+    :func:`_base_day` stored them) and the previous day's segmentation state, stored into
     ``written`` as each is computed. Nothing of it feeds the next day's base, so a run computes
     it beside the next day's base (:func:`pipeline_run`)."""
     run, _memtable = stages.run, stages.tables
-    t = {name: _memtable(base[name]) for name in _BASE_READ}
+    t = {name: _memtable(written[name]) for name in _BASE_READ}
     flow = _flow_tables(_memtable, flows, ("cash_flows", "securities"))
     # Tiers and ABCD classes (segments.stage), then the tags, which read them.
     written.update(
