@@ -737,13 +737,17 @@ def pipeline_run(
             # the writes of the day before it are waited for, so at most three days are in
             # flight. A failure waits for the work under way before the staging folder goes.
             # (Spark: one lane, in order.)
-            lane = ThreadPoolExecutor(max_workers=1, thread_name_prefix="brokercrm-lane") if engine == "duckdb" else None
+            lane = (
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="brokercrm-lane") if engine == "duckdb" else None
+            )
             lane_con = connect(engine) if lane is not None else con
             in_flight: list[Future] = []
             lane_wait = 0.0
             previous: tuple[int, date, Future, Mapping[str, pa.Table], list[Future]] | None = None
 
-            def finish(index: int, day: date, lane_work: Future, written: Mapping[str, pa.Table], writing: list[Future]) -> None:
+            def finish(
+                index: int, day: date, lane_work: Future, written: Mapping[str, pa.Table], writing: list[Future]
+            ) -> None:
                 nonlocal in_flight, lane_wait
                 waiting = time.perf_counter()
                 lane_work.result()

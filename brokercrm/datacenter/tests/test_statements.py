@@ -89,12 +89,13 @@ def test_expressions_differing_in_anything_but_tables_and_dates_are_compiled_apa
     large = statements.to_arrow(con, table.filter(table.amount < Decimal("50")).count().as_table())
     assert [small.column(0)[0].as_py(), large.column(0)[0].as_py()] == [3, 5]
     # one table read twice is not two tables read once each; one date twice is not two dates
-    one = ibis.memtable(flows)
-    same = statements.to_arrow(con, one.filter(one.trade_date >= D2).union(one.filter(one.trade_date <= D2)).count().as_table())
-    other = ibis.memtable(flows)
-    two = statements.to_arrow(con, one.filter(one.trade_date >= D2).union(other.filter(other.trade_date <= D1)).count().as_table())
-    apart = statements.to_arrow(con, one.filter(one.trade_date >= D3).union(one.filter(one.trade_date <= D1)).count().as_table())
-    assert [same.column(0)[0].as_py(), two.column(0)[0].as_py(), apart.column(0)[0].as_py()] == [8, 6, 4]
+    one, other = ibis.memtable(flows), ibis.memtable(flows)
+
+    def rows(first: ibis.Table, since: date, second: ibis.Table, until: date) -> int:
+        expr = first.filter(first.trade_date >= since).union(second.filter(second.trade_date <= until))
+        return statements.to_arrow(con, expr.count().as_table()).column(0)[0].as_py()
+
+    assert [rows(one, D2, one, D2), rows(one, D2, other, D1), rows(one, D3, one, D1)] == [8, 6, 4]
     assert statements.stats["reused"] == 0
 
 
