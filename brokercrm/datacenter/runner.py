@@ -741,6 +741,12 @@ def pipeline_run(
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="brokercrm-lane") if engine == "duckdb" else None
             )
             lane_con = connect(engine) if lane is not None else con
+            if lane is not None and len(todo) > 1:
+                # Two lanes at once: the base's statements on half the cores, the lane's on all of
+                # them (100k customers × 12 days, interleaved: 40.9 → 37.9 s on average; 37.4 s
+                # with both on half). One day keeps all of them: nothing runs beside its base.
+                threads = int(con.con.execute("SELECT current_setting('threads')").fetchone()[0])
+                con.con.execute(f"SET threads = {max(1, threads // 2)}")
             in_flight: list[Future] = []
             lane_wait = 0.0
             previous: tuple[int, date, Future, Mapping[str, pa.Table], list[Future]] | None = None
