@@ -106,12 +106,10 @@ def to_arrow(con: ibis.BaseBackend, expr: ir.Table) -> pa.Table:
             _shapes[shape] = sql
             while len(_shapes) > _MAX_SHAPES:
                 _shapes.popitem(last=False)
-        stats["compiled"] += 1
-    else:
-        stats["reused"] += 1
     if sql is None:
         stats["uncached"] += 1
         return con.to_pyarrow(expr)
+    stats["reused" if known else "compiled"] += 1
     # (each rendering ends in its closing quote or parenthesis: "…_1__" is no prefix of "…_10__")
     for index, name in enumerate(names):
         sql = sql.replace(_render_table(_PLACEHOLDER.format(index)), _render_table(name))

@@ -111,18 +111,11 @@ def compute_segments_day(
     thresholds: Mapping[str, sp.TierThreshold] = sp.DEFAULT_TIER_THRESHOLDS,
 ) -> dict[str, pa.Table]:
     """:func:`segments_stage` on one engine (``datacenter.runner.connect``), Arrow in and out."""
-    from brokercrm.datacenter import statements
-    from brokercrm.datacenter.runner import _Tables, with_tables
+    from brokercrm.datacenter.runner import _Stages, _Tables, with_tables
 
     def work(tables: _Tables) -> dict[str, pa.Table]:
-        def run(expr: ir.Table, schema: ibis.Schema, order: tuple[str, ...] = ()) -> tuple[pa.Table, ir.Table]:
-            if order:
-                expr = expr.order_by(list(order))
-            arrow = statements.to_arrow(con, expr).cast(schema.to_pyarrow())
-            return arrow, tables(arrow)
-
         return segments_stage(
-            run=run,
+            run=_Stages(con, tables, None).run,
             tables=tables,
             day=day,
             calendar=calendar,
