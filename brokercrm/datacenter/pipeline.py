@@ -501,7 +501,8 @@ def close_prices(
 # --- Average cost ---------------------------------------------------------------------------------
 
 
-#: Per holding and day, what :func:`position_step` worked out (the runner materializes it once).
+#: Per holding that moved on the day (a trade or a security transfer), what :func:`position_step`
+#: worked out (the runner materializes it once).
 STEP_DETAIL_SCHEMA = ibis.schema(
     {
         "counter": "string",
@@ -527,12 +528,15 @@ STEP_DETAIL_SCHEMA = ibis.schema(
 class PositionStep:
     """What one day does to the holdings (:func:`position_step`).
 
-    ``detail`` holds, per holding, the start-of-day Q and H, what was sold and transferred out,
-    the cost of what was sold and the end-of-day Q and H; the three results derive from it, so a
+    ``detail`` holds, per holding that moved on the day, the start-of-day Q and H, what was sold
+    and transferred out, the cost of what was sold and the end-of-day Q and H; the holdings that
+    did not move are ``previous``'s as they were. The three results derive from them, so a
     runner that materializes ``detail`` once (``dataclasses.replace``) computes the step once.
     """
 
     detail: ir.Table
+    #: the start-of-day holdings the step applies to (the opening counters' left out)
+    previous: ir.Table
     day: date
     #: :func:`opening_positions` of the counters whose initial day is d, if any.
     opening: ir.Table | None = None
@@ -546,9 +550,13 @@ class PositionStep:
             held.filter(held.changed), average_cost=(held.cost, held.quantity)
         )
         still = held.filter(~held.changed).mutate(average_cost=held.average_cost_before)
+        previous = self.previous
+        untouched = previous.filter(previous.quantity != 0).anti_join(self.detail, list(_POSITION_KEY))
+        day = ibis.literal(self.day)
         positions = ibis.union(
-            _conform(moved.mutate(trade_date=ibis.literal(self.day)), POSITIONS_SCHEMA),
-            _conform(still.mutate(trade_date=ibis.literal(self.day)), POSITIONS_SCHEMA),
+            _conform(moved.mutate(trade_date=day), POSITIONS_SCHEMA),
+            _conform(still.mutate(trade_date=day), POSITIONS_SCHEMA),
+            _conform(untouched.mutate(trade_date=day), POSITIONS_SCHEMA),
             distinct=False,
         )
         if self.opening is not None:
@@ -598,15 +606,12 @@ def opening_positions(*, positions: ir.Table, counters: Sequence[str], day: date
     return _conform(averaged.mutate(trade_date=ibis.literal(day)), POSITIONS_SCHEMA)
 
 
-_STEP_COLUMNS = ibis.schema(
+_MOVE_COLUMNS = ibis.schema(
     {
         "counter": "string",
         "fund_account": "string",
         "exchange": "string",
         "security_code": "string",
-        "q0": "int64",
-        "h0": WIDE,
-        "a0": WIDE,
         "q_sell": "int64",
         "q_out": "int64",
         "proceeds": WIDE,
@@ -616,13 +621,14 @@ _STEP_COLUMNS = ibis.schema(
 )
 
 
-def _step_rows(table: ir.Table, **values: ir.Value) -> ir.Table:
-    """One branch of the union that position_step aggregates: unnamed columns are zero."""
+def _move_rows(table: ir.Table, **values: ir.Value) -> ir.Table:
+    """One branch of the union of the day's moves that position_step aggregates: unnamed
+    columns are zero."""
     columns = {name: table[name] for name in _POSITION_KEY}
-    for name, dtype in _STEP_COLUMNS.items():
+    for name, dtype in _MOVE_COLUMNS.items():
         if name not in _POSITION_KEY:
             columns[name] = values.get(name, _zero(dtype))
-    return _conform(table.select(**columns), _STEP_COLUMNS)
+    return _conform(table.select(**columns), _MOVE_COLUMNS)
 
 
 def position_step(
@@ -642,7 +648,7 @@ def position_step(
     and amount + all fees, and transfers in add q and q × close of d. When Q reaches 0, H is 0.
     A sell (or transfer out) beyond the start-of-day quantity is a reconciliation break
     (``oversold``); the position then stops at 0 rather than going negative, and only the
-    quantity that was there is costed.
+    quantity that was there is costed. A holding nothing moved keeps its Q, H and average cost.
 
     Realized profit (COUNTERS.md, realized_pnl): Σ over sells of (amount − all fees) −
     q × average cost at the end of the previous day.
@@ -650,7 +656,8 @@ def position_step(
     Parameters
     ----------
     previous
-        End-of-previous-day holdings (``POSITIONS_SCHEMA``), as computed by this function.
+        End-of-previous-day holdings (``POSITIONS_SCHEMA``, one row per holding), as computed
+        by this function.
     trades, transfers
         The day's trades and security transfers (standard flow tables).
     closes
@@ -679,23 +686,37 @@ def position_step(
     outs = transfers.filter(transfers.direction == "out")
     ins = _with_close(transfers.filter(transfers.direction == "in"), closes)
     rows = ibis.union(
-        _step_rows(previous, q0=previous.quantity, h0=previous.cost, a0=previous.average_cost),
-        _step_rows(sells, q_sell=sells.quantity, proceeds=_wide(sells.amount) - _fees(sells)),
-        _step_rows(outs, q_out=outs.quantity),
-        _step_rows(buys, q_in=buys.quantity, h_in=_wide(buys.amount) + _fees(buys)),
-        _step_rows(ins, q_in=ins.quantity, h_in=times_quantity(ins.close_price, ins.quantity)),
+        _move_rows(sells, q_sell=sells.quantity, proceeds=_wide(sells.amount) - _fees(sells)),
+        _move_rows(outs, q_out=outs.quantity),
+        _move_rows(buys, q_in=buys.quantity, h_in=_wide(buys.amount) + _fees(buys)),
+        _move_rows(ins, q_in=ins.quantity, h_in=times_quantity(ins.close_price, ins.quantity)),
         distinct=False,
     )
-    step = rows.group_by(list(_POSITION_KEY)).aggregate(
-        q0=rows.q0.sum().cast("int64"),
-        h0=rows.h0.sum().cast(WIDE),
-        a0=rows.a0.max().cast(WIDE),
+    # The day's moves per holding (a few hundred thousand at a million customers), then the
+    # start of day of those holdings only: the millions that did not move are not touched.
+    moves = rows.group_by(list(_POSITION_KEY)).aggregate(
         q_sell=rows.q_sell.sum().cast("int64"),
         q_out=rows.q_out.sum().cast("int64"),
         proceeds=rows.proceeds.sum().cast(WIDE),
         q_in=rows.q_in.sum().cast("int64"),
         h_in=rows.h_in.sum().cast(WIDE),
         n_sells=(rows.q_sell > 0).sum().cast("int64"),
+    )
+    start = previous.select(
+        *_POSITION_KEY, q0=previous.quantity, h0=previous.cost, a0=previous.average_cost
+    )
+    step = moves.left_join(start, list(_POSITION_KEY))
+    step = step.select(
+        *[moves[k] for k in _POSITION_KEY],
+        q0=step.q0.fill_null(0).cast("int64"),
+        h0=step.h0.fill_null(0).cast(WIDE),
+        a0=step.a0.fill_null(0).cast(WIDE),
+        q_sell=step.q_sell,
+        q_out=step.q_out,
+        proceeds=step.proceeds,
+        q_in=step.q_in,
+        h_in=step.h_in,
+        n_sells=step.n_sells,
     )
     # Sells are covered before transfers out when the start-of-day quantity is short.
     step = step.mutate(
@@ -722,7 +743,9 @@ def position_step(
         average_cost_before=step.a0,
         changed=(step.q_sell + step.q_out + step.q_in) > 0,
     )
-    return PositionStep(detail=_conform(detail, STEP_DETAIL_SCHEMA), day=day, opening=opening)
+    return PositionStep(
+        detail=_conform(detail, STEP_DETAIL_SCHEMA), previous=previous, day=day, opening=opening
+    )
 
 
 # --- accounts and cash ----------------------------------------------------------------------------

@@ -152,7 +152,8 @@ def books(draw) -> tuple[list[tuple[int, D]], list[list[list[tuple[str, int, D, 
 
 
 def _run(openings, days, closes):
-    """Run the Ibis step over the book; return per day {account: detail row} and the models."""
+    """Run the Ibis step over the book (each day from the positions of the day before); return
+    per day the models and {account: quantity, cost and realized profit}."""
     day = DAY0
     previous = ibis.memtable(
         [
@@ -194,18 +195,13 @@ def _run(openings, days, closes):
             closes=_closes(closes[d], day),
             day=day,
         )
-        detail = pl_connect().to_pyarrow(step.detail)
-        rows = {r["fund_account"]: r for r in detail.to_pylist()}
+        positions = pl_connect().to_pyarrow(step.positions)
+        realized = {r["fund_account"]: r["realized_pnl"] for r in pl_connect().to_pyarrow(step.realized).to_pylist()}
+        rows = {r["fund_account"]: {**r, "realized": realized.get(r["fund_account"])} for r in positions.to_pylist()}
+        for account, value in realized.items():
+            rows.setdefault(account, {"quantity": 0, "cost": D(0), "realized": value})
         results.append(({f"A{i}": (m.q, m.h, m.realized) for i, m in enumerate(models)}, rows))
-        previous = ibis.memtable(
-            [
-                {**{k: r[k] for k in ("counter", "fund_account", "exchange", "security_code", "quantity", "cost")},
-                 "trade_date": day, "average_cost": D(0)}
-                for r in rows.values()
-                if r["quantity"]
-            ],
-            schema=pl.POSITIONS_SCHEMA,
-        )
+        previous = ibis.memtable(positions, schema=pl.POSITIONS_SCHEMA)
     return results
 
 
@@ -230,7 +226,7 @@ def test_cost_identity_matches_the_exact_rule(book):
                 assert got_h == 0  # Q = 0 ⇒ H = 0
             # H carried at 10 places stays within a few units of the last place of the exact H.
             assert abs(F(got_h) - h) <= F(1, 10**8)
-            got_realized = (row["proceeds"] - row["sold_cost"]) if row and row["n_sells"] else D(0)
+            got_realized = row["realized"] if row and row["realized"] is not None else D(0)
             assert abs(F(got_realized) - realized) <= F(1, 10**8)
             assert money_text(got_realized) == _money(realized)
 
