@@ -783,16 +783,23 @@ def accounts_step(
     latest_line = fund_accounts.group_by("fund_account").aggregate(line=fund_accounts.line.max())
     todays = fund_accounts.semi_join(latest_line, ["fund_account", "line"]).select(*master_cols)
     if previous is not None:
-        kept = previous.anti_join(todays, "fund_account").select(*master_cols)
-        master = todays.union(kept)
-        carried = previous.select(
-            "fund_account",
+        # One pass over the previous day's accounts (a million rows) against the day's new or
+        # changed ones (a few thousand): a day's row wins; the previous balances come along.
+        before = previous.select(
+            *master_cols,
             prev_cash=previous.cash_balance.cast(CASH),
             prev_frozen=previous.frozen_balance.cast(CASH),
         )
+        changed = todays.select(**{f"new_{c}": todays[c] for c in master_cols})
+        pairs = before.outer_join(changed, before.fund_account == changed.new_fund_account)
+        is_new = pairs.new_fund_account.notnull()
+        master = pairs.select(
+            **{c: ibis.ifelse(is_new, pairs[f"new_{c}"], pairs[c]) for c in master_cols},
+            prev_cash=pairs.prev_cash.fill_null(0),
+            prev_frozen=pairs.prev_frozen.fill_null(0),
+        ).view()  # a relation of its own: the joins below start a new chain
     else:
-        master = todays
-        carried = None
+        master = todays.mutate(prev_cash=_zero(CASH), prev_frozen=_zero(CASH))
 
     flows = cash_flows.group_by("fund_account").aggregate(
         last_balance=cash_flows.balance_after.argmax(cash_flows.serial_no).cast(CASH),
@@ -806,13 +813,7 @@ def accounts_step(
     )
 
     joined = master.left_join(flows, "fund_account").left_join(frozen, "fund_account")
-    if carried is not None:
-        joined = joined.left_join(carried, "fund_account")
-        prev_cash = carried.prev_cash.fill_null(0)
-        prev_frozen = carried.prev_frozen.fill_null(0)
-    else:
-        prev_cash = _zero(CASH)
-        prev_frozen = _zero(CASH)
+    prev_cash, prev_frozen = master.prev_cash, master.prev_frozen
     result = joined.select(
         trade_date=ibis.literal(day),
         **{c: master[c] for c in master_cols},
@@ -829,14 +830,13 @@ def accounts_step(
 
 # --- Base indicators per fund account -------------------------------------------------------------
 
-_ACCOUNT_SUMS = ibis.schema(
+#: What an account's holdings sum to, and what its day's flows sum to (``account_indicators``).
+_HOLDING_SUMS = ibis.schema({"stock_value": WIDE, "fund_value": WIDE, "bond_value": WIDE})
+_FLOW_SUMS = ibis.schema(
     {
         "fund_account": "string",
         "securities_in_value": WIDE,
         "securities_out_value": WIDE,
-        "stock_value": WIDE,
-        "fund_value": WIDE,
-        "bond_value": WIDE,
         "debt": WIDE,
         "realized_pnl": WIDE,
         "trade_amount": WIDE,
@@ -848,11 +848,12 @@ _ACCOUNT_SUMS = ibis.schema(
 
 
 def _account_rows(table: ir.Table, **values: ir.Value) -> ir.Table:
+    """One branch of the union of an account's day flows: unnamed sums are zero."""
     columns: dict[str, ir.Value] = {"fund_account": table.fund_account}
-    for name, dtype in _ACCOUNT_SUMS.items():
+    for name, dtype in _FLOW_SUMS.items():
         if name != "fund_account":
             columns[name] = values.get(name, _zero(dtype))
-    return _conform(table.select(**columns), _ACCOUNT_SUMS)
+    return _conform(table.select(**columns), _FLOW_SUMS)
 
 
 def market_value(
@@ -919,13 +920,15 @@ def account_indicators(
     moved = _with_close(transfers, closes)
     moved_value = times_quantity(moved.close_price, moved.quantity)
     debts = _with_close(margin_debts, closes)
+    # The holdings (millions of rows) sum three values; the day's flows (far fewer) the rest.
+    kinds = {"stock_value": STOCK_TYPES, "fund_value": FUND_TYPES, "bond_value": BOND_TYPES}
+    holdings = valued.group_by("fund_account").aggregate(
+        **{
+            name: ibis.ifelse(valued.security_type.isin(types), value, _zero()).sum().cast(WIDE)
+            for name, types in kinds.items()
+        }
+    )
     rows = ibis.union(
-        _account_rows(
-            valued,
-            stock_value=ibis.ifelse(valued.security_type.isin(STOCK_TYPES), value, _zero()),
-            fund_value=ibis.ifelse(valued.security_type.isin(FUND_TYPES), value, _zero()),
-            bond_value=ibis.ifelse(valued.security_type.isin(BOND_TYPES), value, _zero()),
-        ),
         _account_rows(
             moved,
             securities_in_value=ibis.ifelse(moved.direction == "in", moved_value, _zero()),
@@ -949,19 +952,18 @@ def account_indicators(
         ),
         distinct=False,
     )
-    sums = rows.group_by("fund_account").aggregate(
-        **{
-            name: rows[name].sum().cast(dtype)
-            for name, dtype in _ACCOUNT_SUMS.items()
-            if name != "fund_account"
-        }
+    flows = rows.group_by("fund_account").aggregate(
+        **{name: rows[name].sum().cast(dtype) for name, dtype in _FLOW_SUMS.items() if name != "fund_account"}
     )
     cny = accounts.filter(accounts.currency == BASE_CURRENCY)
-    joined = cny.left_join(sums, "fund_account")
+    joined = cny.left_join(holdings, "fund_account").left_join(flows, "fund_account")
     filled = {
-        name: sums[name].fill_null(0).cast(dtype)
-        for name, dtype in _ACCOUNT_SUMS.items()
-        if name != "fund_account"
+        **{name: holdings[name].fill_null(0).cast(dtype) for name, dtype in _HOLDING_SUMS.items()},
+        **{
+            name: flows[name].fill_null(0).cast(dtype)
+            for name, dtype in _FLOW_SUMS.items()
+            if name != "fund_account"
+        },
     }
     gap_days = (day - previous_day).days - 1 if previous_day is not None else 0
     cash = _wide(cny.cash_balance)
