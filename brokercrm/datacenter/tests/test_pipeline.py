@@ -270,3 +270,36 @@ def test_sample_brokerage_matches_expected_indicators_to_the_cent(sample_copy, t
                 (day, e[1], name, want, have) for name, want, have in zip(expected[0], e, g) if want != have
             ]
     assert differences == []
+
+
+def test_a_redelivered_account_and_holdings_nothing_moved_carry_their_state():
+    """Friday re-delivers account A1 (now frozen) with no cash flow, opens N1, and moves only
+    B1's holding: A1 keeps Thursday's cash and frozen amount under its new status, N1 starts at
+    zero, and A1's holding, untouched, keeps its quantity, cost and average cost."""
+    b = Book()
+    b.security("600036")
+    b.account(THU, "A1", "C1").account(THU, "B1", "C2")
+    b.cash(THU, "A1", "1000.00", "1000.00").cash(THU, "B1", "500.00", "500.00")
+    b.add(THU, "freezes", fund_account="A1", amount="100.00")
+    b.hold(THU, "A1", "600036", 1000, cost_price="10.0000").hold(THU, "B1", "600036", 300, cost_price="12.0000")
+    b.quote(THU, "600036", "11.00")
+    b.account(FRI, "A1", "C1", status="frozen").account(FRI, "N1", "C1")
+    b.trade(FRI, "B1", "600036", "sell", 100, "1150.00", commission="5.00")
+    b.cash(FRI, "B1", "1145.00", "1645.00", kind="trade_settle")
+    b.hold(FRI, "A1", "600036", 1000).hold(FRI, "B1", "600036", 200)
+    b.quote(FRI, "600036", "11.50")
+    friday = b.run()[FRI]
+    accounts = {r["fund_account"]: r for r in friday.tables["accounts"]}
+    assert sorted(accounts) == ["A1", "B1", "N1"]
+    a1 = accounts["A1"]
+    assert (a1["status"], a1["previous_cash_balance"], a1["cash_balance"]) == ("frozen", D("1000.00"), D("1000.00"))
+    assert (a1["frozen_balance"], a1["cash_flow_count"]) == (D("100.00"), 0)
+    assert (accounts["N1"]["cash_balance"], accounts["N1"]["frozen_balance"]) == (D("0.00"), D("0.00"))
+    assert accounts["B1"]["cash_balance"] == D("1645.00")
+    held = friday.position("A1", "600036")
+    assert (held["quantity"], held["cost"], held["average_cost"]) == (1000, D("10000"), D("10"))
+    moved = friday.position("B1", "600036")  # 300 at 12: 100 sold, 200 × 12 = 2400 remain
+    assert (moved["quantity"], moved["cost"], moved["average_cost"]) == (200, D("2400"), D("12"))
+    # realized: 1150 − 5 − 100 × 12 = −55
+    assert friday.money("B1", "realized_pnl") == "-55.00"
+    assert friday.money("A1", "stock_value") == "11500.00" and friday.breaks() == []
