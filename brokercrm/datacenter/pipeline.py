@@ -783,21 +783,25 @@ def accounts_step(
     latest_line = fund_accounts.group_by("fund_account").aggregate(line=fund_accounts.line.max())
     todays = fund_accounts.semi_join(latest_line, ["fund_account", "line"]).select(*master_cols)
     if previous is not None:
-        # One pass over the previous day's accounts (a million rows) against the day's new or
-        # changed ones (a few thousand): a day's row wins; the previous balances come along.
+        # The previous day's accounts (a million rows) bring their balances along: those the day
+        # did not re-deliver as they are, those it did (a few thousand) under the day's row —
+        # without joining the million accounts to the million of the day before.
         before = previous.select(
             *master_cols,
             prev_cash=previous.cash_balance.cast(CASH),
             prev_frozen=previous.frozen_balance.cast(CASH),
         )
-        changed = todays.select(**{f"new_{c}": todays[c] for c in master_cols})
-        pairs = before.outer_join(changed, before.fund_account == changed.new_fund_account)
-        is_new = pairs.new_fund_account.notnull()
-        master = pairs.select(
-            **{c: ibis.ifelse(is_new, pairs[f"new_{c}"], pairs[c]) for c in master_cols},
-            prev_cash=pairs.prev_cash.fill_null(0),
-            prev_frozen=pairs.prev_frozen.fill_null(0),
-        ).view()  # a relation of its own: the joins below start a new chain
+        balances = before.select("fund_account", "prev_cash", "prev_frozen").semi_join(todays, "fund_account")
+        redelivered = todays.left_join(balances, "fund_account")
+        master = ibis.union(
+            before.anti_join(todays, "fund_account"),
+            redelivered.select(
+                *[todays[c] for c in master_cols],
+                prev_cash=balances.prev_cash.fill_null(0),
+                prev_frozen=balances.prev_frozen.fill_null(0),
+            ),
+            distinct=False,
+        )
     else:
         master = todays.mutate(prev_cash=_zero(CASH), prev_frozen=_zero(CASH))
 
