@@ -817,7 +817,7 @@ def accounts_step(
     )
 
     joined = master.left_join(flows, "fund_account").left_join(frozen, "fund_account")
-    prev_cash, prev_frozen = master.prev_cash, master.prev_frozen
+    prev_cash, prev_frozen = master.prev_cash, master.prev_frozen  # 0 for an account new on d
     result = joined.select(
         trade_date=ibis.literal(day),
         **{c: master[c] for c in master_cols},
@@ -834,8 +834,9 @@ def accounts_step(
 
 # --- Base indicators per fund account -------------------------------------------------------------
 
-#: What an account's holdings sum to, and what its day's flows sum to (``account_indicators``).
-_HOLDING_SUMS = ibis.schema({"stock_value": WIDE, "fund_value": WIDE, "bond_value": WIDE})
+#: What an account's holdings sum to (by security type), and what its day's flows sum to
+#: (``account_indicators``).
+_HOLDING_SUMS = {"stock_value": STOCK_TYPES, "fund_value": FUND_TYPES, "bond_value": BOND_TYPES}
 _FLOW_SUMS = ibis.schema(
     {
         "fund_account": "string",
@@ -925,11 +926,10 @@ def account_indicators(
     moved_value = times_quantity(moved.close_price, moved.quantity)
     debts = _with_close(margin_debts, closes)
     # The holdings (millions of rows) sum three values; the day's flows (far fewer) the rest.
-    kinds = {"stock_value": STOCK_TYPES, "fund_value": FUND_TYPES, "bond_value": BOND_TYPES}
     holdings = valued.group_by("fund_account").aggregate(
         **{
             name: ibis.ifelse(valued.security_type.isin(types), value, _zero()).sum().cast(WIDE)
-            for name, types in kinds.items()
+            for name, types in _HOLDING_SUMS.items()
         }
     )
     rows = ibis.union(
@@ -962,7 +962,7 @@ def account_indicators(
     cny = accounts.filter(accounts.currency == BASE_CURRENCY)
     joined = cny.left_join(holdings, "fund_account").left_join(flows, "fund_account")
     filled = {
-        **{name: holdings[name].fill_null(0).cast(dtype) for name, dtype in _HOLDING_SUMS.items()},
+        **{name: holdings[name].fill_null(0).cast(WIDE) for name in _HOLDING_SUMS},
         **{
             name: flows[name].fill_null(0).cast(dtype)
             for name, dtype in _FLOW_SUMS.items()
