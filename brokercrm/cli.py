@@ -318,6 +318,13 @@ def pipeline_run(
     date_from: Optional[str] = typer.Option(None, "--from", help="recompute from this day (YYYY-MM-DD)"),
     date_to: Optional[str] = typer.Option(None, "--to", help="compute up to this day (YYYY-MM-DD)"),
     publish: bool = typer.Option(True, help="publish the results to the database for pages"),
+    checkpoint_minutes: float = typer.Option(
+        10.0,
+        "--checkpoint-minutes",
+        min=0.0,
+        help="publish the days a long run of new days has finished this often, so that a killed run keeps them"
+        " and the next one goes on from there (0: after every day)",
+    ),
 ) -> None:
     """Compute positions, base indicators, reconciliation and data-quality warnings for the ingested
     days not computed yet (BROKERCRM_ENGINE: duckdb or spark), then publish what pages need."""
@@ -348,6 +355,7 @@ def pipeline_run(
             progress=lambda done, total, day: bar.update(task, completed=done, total=total, note=str(day)),
             thresholds=tier_policy_thresholds(),  # head office's; a change recomputes the days
             catalogue=catalogue,
+            checkpoint_seconds=checkpoint_minutes * 60,
         )
         if publish:
             steps = bar.add_task("publish", total=None, note="")
@@ -362,6 +370,7 @@ def pipeline_run(
         f"[green]computed[/green] {len(result.computed)} days in {result.seconds:.1f} s: "
         f"{result.breaks} reconciliation breaks, {result.warnings} data-quality warnings"
         + (f"; waiting for counters: {', '.join(map(str, result.pending))}" if result.pending else "")
+        + (f"; {len(result.checkpoints)} checkpoint(s) published on the way" if result.checkpoints else "")
     )
     if publish:
         console.print(f"[green]published[/green] up to {summary.latest_day}: {summary.counts}")

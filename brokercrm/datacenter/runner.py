@@ -114,6 +114,11 @@ _STAGE_NAMES: Mapping[int, str] = {
 }
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
+#: A run computing days after the last published one publishes the days it has finished at least
+#: this often (seconds), so that a long backfill killed or failing half-way keeps them and the
+#: next run goes on from there; a recomputation of published days never does (until it passes
+#: the last of them), since its version would lack the later days.
+CHECKPOINT_SECONDS = 600.0
 #: What avg_assets_20d and the pools' average need of earlier days (COUNTERS.md, "Per customer";
 #: DOMAIN.md, "Qualified customer pools").
 _HISTORY_COLUMNS = ("customer_no", "trade_date", "total_assets", "pool_assets")
@@ -171,6 +176,9 @@ class PipelineResult:
     #: base was done; of the last day, all of them, and the writing of their files after the
     #: base's): ``seconds`` less this is what the run would take without them.
     lane_wait_seconds: float = 0.0
+    #: Versions published during the run with the days finished by then (``checkpoint_seconds``),
+    #: before ``version``; each is a complete state, which a run killed later leaves current.
+    checkpoints: tuple[str, ...] = ()
 
 
 # --- engine ---------------------------------------------------------------------------------------
@@ -409,6 +417,37 @@ def _publish(data_dir: Path, staging: Path) -> str:
     return name
 
 
+def _manifest(
+    days: Sequence[date],
+    *,
+    fingerprints: Mapping[date, str],
+    crm_days: Mapping[date, str],
+    initial_days: Mapping[str, date],
+) -> dict:
+    return {
+        "days": {d.isoformat(): {"fingerprint": fingerprints[d], "crm": crm_days[d]} for d in sorted(days)},
+        "initial_days": {c: d.isoformat() for c, d in sorted(initial_days.items())},
+        "layout": LAYOUT,
+    }
+
+
+def _write_manifest(folder: Path, manifest: dict) -> None:
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _checkpoint(data_dir: Path, staging: Path, days: Sequence[date], manifest: dict) -> str:
+    """Publish ``days`` of the staging folder (finished: their files written) as a version of
+    their own, its files linked, while the run goes on in the staging folder."""
+    folder = staging.with_name(f".staging-{uuid.uuid4().hex}")
+    for table in SNAPSHOT_TABLES:
+        for d in days:
+            src = _partition(staging, table, d)
+            if src.exists():
+                _link_or_copy(src, _partition(folder, table, d))
+    _write_manifest(folder, manifest)
+    return _publish(data_dir, folder)
+
+
 def _clean(data_dir: Path, keep: set[str]) -> None:
     """Remove staging leftovers of killed runs and versions older than ``keep``.
 
@@ -599,6 +638,7 @@ def pipeline_run(
     progress: Callable[[int, int, date], None] | None = None,
     thresholds: Mapping[str, sp.TierThreshold] | None = None,
     catalogue: Catalogue | None = None,
+    checkpoint_seconds: float | None = CHECKPOINT_SECONDS,
 ) -> PipelineResult:
     """Compute the base indicators of every ingested trading day not yet computed, and publish them.
 
@@ -610,7 +650,10 @@ def pipeline_run(
     later computed day, since state carries forward.
 
     The new snapshot version is written to a staging folder and published atomically; the
-    version it replaces stays readable until the next run removes it.
+    version it replaces stays readable until the next run removes it. A long run of days after
+    the last published one also publishes the days it has finished every ``checkpoint_seconds``
+    (a checkpoint): killed or failing later, it leaves them published, and the next run goes on
+    from the last of them.
 
     Parameters
     ----------
@@ -628,6 +671,9 @@ def pipeline_run(
         ``segments.pipeline.DEFAULT_TIER_THRESHOLDS``).
     catalogue
         The tags (``tagengine.catalogue``; default the built-in ones).
+    checkpoint_seconds
+        How often to publish the finished days (:data:`CHECKPOINT_SECONDS`; ``0``: after every
+        day; ``None``: only at the end).
     """
     started = time.monotonic()
     thresholds = sp.DEFAULT_TIER_THRESHOLDS if thresholds is None else thresholds
@@ -693,6 +739,12 @@ def pipeline_run(
         versions.mkdir(parents=True, exist_ok=True)
         staging = versions / f".staging-{uuid.uuid4().hex}"
         staging.mkdir()
+        manifest_of = partial(_manifest, fingerprints=fingerprints, crm_days=crm_days, initial_days=initial_days)
+        # the version readers see, which every clean-up keeps: the published one, then each checkpoint
+        current = published.name if published else None
+        checkpoints: list[str] = []
+        published_last = max(map(date.fromisoformat, manifest["days"]), default=None)
+        last_checkpoint = time.monotonic()
         # two writers: a day's tables are written side by side (at 1M customers a day's files take
         # ~5.5 s of zstd encoding, half of it waited for after the last day)
         writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="brokercrm-write")
@@ -788,6 +840,23 @@ def pipeline_run(
 
             try:
                 for index, day in enumerate(todo):
+                    if (
+                        previous is not None
+                        and checkpoint_seconds is not None
+                        and time.monotonic() - last_checkpoint >= checkpoint_seconds
+                        and (published_last is None or previous[1] >= published_last)
+                    ):
+                        # A checkpoint: the day before is finished (its lane, then its files), and
+                        # published with every day before it; this day's lane starts from the state.
+                        finish(*previous)
+                        previous = None
+                        for _, done in in_flight:
+                            done.result()
+                        finished = [*keep, *todo[:index]]
+                        checkpoints.append(_checkpoint(data_dir, staging, finished, manifest_of(finished)))
+                        _clean(data_dir, {checkpoints[-1], staging.name} | ({current} if current else set()))
+                        current = checkpoints[-1]
+                        last_checkpoint = time.monotonic()
                     previous_day = _previous(calendar, day)
                     window = _window(calendar, day)
                     tag_window = _tag_window(calendar, day)
@@ -835,7 +904,7 @@ def pipeline_run(
                     customer_history[day] = written["customer_indicators"].select(list(_KEPT_HISTORY_COLUMNS))
                     if previous is not None:
                         finish(*previous)  # this day's segments and tags start from the day before's
-                    else:
+                    elif index == 0:
                         carry.update(lane_state.result())
                     lane_work = partial(
                         with_tables,
@@ -890,17 +959,7 @@ def pipeline_run(
                     lane.shutdown(wait=True, cancel_futures=True)
             for name, seconds in lane_stages.items():
                 stages[name] = stages.get(name, 0.0) + seconds
-            new_manifest = {
-                "days": {
-                    d.isoformat(): {"fingerprint": fingerprints[d], "crm": crm_days[d]}
-                    for d in sorted([*keep, *todo])
-                },
-                "initial_days": {c: d.isoformat() for c, d in sorted(initial_days.items())},
-                "layout": LAYOUT,
-            }
-            (staging / MANIFEST).write_text(
-                json.dumps(new_manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8"
-            )
+            _write_manifest(staging, manifest_of([*keep, *todo]))
             name = _publish(data_dir, staging)
         except BaseException:
             writer.shutdown(wait=True, cancel_futures=True)
@@ -908,7 +967,7 @@ def pipeline_run(
             raise
         finally:
             writer.shutdown(wait=True)
-        _clean(data_dir, {name, published.name} if published else {name})
+        _clean(data_dir, {name, current} if current else {name})
     return PipelineResult(
         computed=tuple(todo),
         pending=pending,
@@ -920,6 +979,7 @@ def pipeline_run(
         pools_recomputed=tuple(repool),
         stage_seconds={k: round(v, 3) for k, v in stages.items()},
         lane_wait_seconds=round(lane_wait, 3),
+        checkpoints=tuple(checkpoints),
     )
 
 

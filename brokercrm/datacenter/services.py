@@ -375,18 +375,19 @@ def datacenter_publish(
 ) -> PublishSummary:
     """Publish the computed warehouse to the OLTP database, for pages.
 
-    Days after ``since`` (default: the latest day of the previous publication) are published:
-    the master data of the customers and fund accounts they change, and — within the last
-    ``window`` computed days (default ``BROKERCRM_PUBLISH_DAYS``) — their indicators and flows;
-    holdings and margin debts are those of the latest computed day. Days that fall out of the
-    window are removed.
+    Days after ``since``, and in any case after the latest day of the previous publication (a
+    pipeline run killed after a checkpoint leaves computed days no publication has seen), are
+    published: the master data of the customers and fund accounts they change, and — within the
+    last ``window`` computed days (default ``BROKERCRM_PUBLISH_DAYS``) — their indicators and
+    flows; holdings and margin debts are those of the latest computed day. Days that fall out of
+    the window are removed.
     """
     window = window or get_config().publish_days
     days = runner.computed_days(data_dir=data_dir)
     if not days:
         return PublishSummary(latest_day=None)
     previous = PublishRun.objects.filter(finished_at__isnull=False).first()
-    if since is None and previous is not None and previous.latest_day:
+    if previous is not None and previous.latest_day and (since is None or previous.latest_day < since):
         since = previous.latest_day
     fresh = [d for d in days if since is None or d > since]
     kept = days[-window:]

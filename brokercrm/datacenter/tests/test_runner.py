@@ -37,6 +37,20 @@ def _book(*, d2_bank_in: str = "100.00") -> Book:
     return b
 
 
+def _killed_on(monkeypatch, stage: str, day: date):
+    """``runner.<stage>`` raises KeyboardInterrupt (a kill) when it computes ``day``; returns the
+    real function, to put back."""
+    real = getattr(runner, stage)
+
+    def dies(*args, **kwargs):
+        if kwargs["day"] == day:
+            raise KeyboardInterrupt("killed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner, stage, dies)
+    return real
+
+
 def _files(data_dir: Path) -> dict[str, bytes]:
     version = runner.current_version(data_dir)
     return {
@@ -110,14 +124,7 @@ def test_a_failed_run_leaves_the_last_published_state(tmp_path, monkeypatch, sta
     runner.pipeline_run(data_dir=tmp_path)
     before = _files(tmp_path)
     book.publish(tmp_path, days=[D3])
-    real = getattr(runner, stage)
-
-    def dies_on_d3(*args, **kwargs):
-        if kwargs["day"] == D3:
-            raise KeyboardInterrupt("killed")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(runner, stage, dies_on_d3)
+    real = _killed_on(monkeypatch, stage, D3)
     with pytest.raises(KeyboardInterrupt):
         runner.pipeline_run(data_dir=tmp_path, date_from=D1)
     assert runner.current_version(tmp_path).name == "v000001"
@@ -128,6 +135,60 @@ def test_a_failed_run_leaves_the_last_published_state(tmp_path, monkeypatch, sta
     monkeypatch.setattr(runner, stage, real)
     assert runner.pipeline_run(data_dir=tmp_path).computed == (D3,)
     assert sorted(p.name for p in (runner.snapshots_dir(tmp_path) / "versions").iterdir()) == ["v000001", "v000002"]
+
+
+@pytest.mark.parametrize("stage", ["_base_day", "_segments_and_tags"])
+def test_a_long_run_killed_keeps_its_checkpoints_and_the_next_run_goes_on_from_the_last(
+    tmp_path, monkeypatch, stage
+):
+    # A backfill publishes the days it has finished as it goes (here after every day): killed
+    # on D3, it leaves D1 and D2 published, whole; the next run computes D3 only, from D2's
+    # published state, and ends with the very files of a run never killed.
+    whole = tmp_path / "whole"
+    _book().publish(whole)
+    runner.pipeline_run(data_dir=whole, checkpoint_seconds=None)
+    expected = _files(whole)
+
+    data_dir = tmp_path / "killed"
+    _book().publish(data_dir)
+    real = _killed_on(monkeypatch, stage, D3)
+    with pytest.raises(KeyboardInterrupt):
+        runner.pipeline_run(data_dir=data_dir, checkpoint_seconds=0)
+    assert runner.computed_days(data_dir=data_dir) == [D1, D2]
+    assert _files(data_dir) == {k: v for k, v in expected.items() if "2026-03-09" not in k}
+    # a checkpoint's clean-up keeps the version before it (for readers), then only two remain
+    versions = runner.snapshots_dir(data_dir) / "versions"
+    assert sorted(p.name for p in versions.iterdir()) == ["v000001", "v000002"]
+    assert runner.current_version(data_dir).name == "v000002"
+
+    monkeypatch.setattr(runner, stage, real)
+    result = runner.pipeline_run(data_dir=data_dir, checkpoint_seconds=0)
+    assert result.computed == (D3,)
+    assert result.checkpoints == ()  # one day: nothing finished before it to publish early
+    assert _files(data_dir) == expected
+
+
+def test_checkpoints_publish_finished_days_in_order_and_never_drop_published_ones(tmp_path, monkeypatch):
+    whole = tmp_path / "whole"
+    _book().publish(whole)
+    runner.pipeline_run(data_dir=whole, checkpoint_seconds=None)
+    data_dir = tmp_path / "checkpointed"
+    _book().publish(data_dir)
+    first = runner.pipeline_run(data_dir=data_dir, checkpoint_seconds=0)
+    # D1, then D1–D2, then the run's own version with all three, the same files as without
+    assert first.checkpoints == ("v000001", "v000002")
+    assert first.version == "v000003"
+    assert _files(data_dir) == _files(whole)
+    assert runner.pipeline_run(data_dir=data_dir, checkpoint_seconds=None).computed == ()
+    before = _files(data_dir)
+
+    # Recomputing published days publishes nothing before the end: a checkpoint of D1 alone
+    # would take D2 and D3 away from the pages. Killed on D3, the last version stands as it was.
+    _killed_on(monkeypatch, "_base_day", D3)
+    with pytest.raises(KeyboardInterrupt):
+        runner.pipeline_run(data_dir=data_dir, date_from=D1, checkpoint_seconds=0)
+    assert runner.current_version(data_dir).name == "v000003"
+    assert _files(data_dir) == before
 
 
 def test_a_failed_write_fails_the_run_and_leaves_the_last_published_state(tmp_path, monkeypatch):
@@ -271,3 +332,25 @@ def test_the_tags_read_history_older_than_the_window_from_its_files(tmp_path):
     assert ("C2", "outflow_60d") in carried and ("C2", "inflow_60d") not in carried
     # and the 20-day inflow no longer sees either transfer
     assert not {code for _, code in carried if code in ("inflow_20d", "outflow_20d")}
+
+
+@pytest.mark.django_db
+def test_days_a_killed_run_checkpointed_reach_the_pages_with_the_next_run(tmp_path, monkeypatch):
+    # The pages saw D1. A backfill of D2–D3 is killed on D3 after publishing D2 (a checkpoint)
+    # and before publishing to the database; the next run computes D3 only, and its publication
+    # (`brokercrm pipeline run` publishes the days after the day before its first) takes D2 too.
+    from datetime import timedelta
+
+    from brokercrm.datacenter.services import datacenter_publish
+
+    _book().publish(tmp_path)
+    runner.pipeline_run(data_dir=tmp_path, date_to=D1)
+    assert datacenter_publish(data_dir=tmp_path, window=10).days == [D1]
+    real = _killed_on(monkeypatch, "_base_day", D3)
+    with pytest.raises(KeyboardInterrupt):
+        runner.pipeline_run(data_dir=tmp_path, checkpoint_seconds=0)
+    monkeypatch.setattr(runner, "_base_day", real)
+    result = runner.pipeline_run(data_dir=tmp_path)
+    assert result.computed == (D3,)
+    summary = datacenter_publish(data_dir=tmp_path, window=10, since=result.computed[0] - timedelta(days=1))
+    assert summary.days == [D2, D3]
