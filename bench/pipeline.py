@@ -344,6 +344,17 @@ def main(argv: list[str] | None = None) -> None:
             f"pipeline_run: best {whole['best']:.1f} s, median {whole['median']:.1f} s{scaled}"
             f"   target <= {target['seconds']:.0f} s: {_verdict(ok)}"
         )
+        if args.scenario == "backfill":
+            # the time target for a backfill, read against what the references take for the
+            # seven tables alone (per day, scaled to the scenario's days): where a reference misses
+            # it too, no per-day computation of the seven tables meets it on this machine
+            days_target = SCENARIOS[args.scenario][1]
+            for name in ("pipeline (7 tables)", *references):
+                per_day = summary[name]["best"] / max(summary[name]["days"], 1)
+                print(
+                    f"{labels[name].strip():<22} {per_day:.2f} s/day: {per_day * days_target:.0f} s for {days_target} days"
+                    f"   target <= {target['seconds']:.0f} s: {_verdict(per_day * days_target <= target['seconds'])}"
+                )
         print(
             "ratios compare the seven tables the references compute: the pipeline's time less its pools"
             f" stage and the time it waited for its {', '.join(EXTRA_STAGES[1:])} stages"
