@@ -40,7 +40,7 @@ from functools import partial
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, MutableMapping, Sequence, TypeVar
+from typing import Callable, Container, Iterator, Mapping, MutableMapping, Sequence, TypeVar
 
 import ibis
 import ibis.expr.types as ir
@@ -435,15 +435,21 @@ def _write_manifest(folder: Path, manifest: dict) -> None:
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
+def _link_days(source: Path, target: Path, days: Sequence[date], skip: Container[tuple[str, date]] = ()) -> None:
+    """Link the files of ``days`` of the version folder ``source`` into ``target`` (all tables
+    but the ``(table, day)`` pairs of ``skip``)."""
+    for d in days:
+        for table in SNAPSHOT_TABLES:
+            src = _partition(source, table, d)
+            if (table, d) not in skip and src.exists():
+                _link_or_copy(src, _partition(target, table, d))
+
+
 def _checkpoint(data_dir: Path, staging: Path, days: Sequence[date], manifest: dict) -> str:
     """Publish ``days`` of the staging folder (finished: their files written) as a version of
     their own, its files linked, while the run goes on in the staging folder."""
     folder = staging.with_name(f".staging-{uuid.uuid4().hex}")
-    for table in SNAPSHOT_TABLES:
-        for d in days:
-            src = _partition(staging, table, d)
-            if src.exists():
-                _link_or_copy(src, _partition(folder, table, d))
+    _link_days(staging, folder, days)
     _write_manifest(folder, manifest)
     return _publish(data_dir, folder)
 
@@ -749,13 +755,8 @@ def pipeline_run(
         # ~5.5 s of zstd encoding, half of it waited for after the last day)
         writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="brokercrm-write")
         try:
-            for d in keep:
-                for table in SNAPSHOT_TABLES:
-                    if table == "pools" and d in repool:
-                        continue
-                    src = _partition(published, table, d)
-                    if src.exists():
-                        _link_or_copy(src, _partition(staging, table, d))
+            if published is not None:
+                _link_days(published, staging, keep, skip={("pools", d) for d in repool})
             totals = {table: 0 for table in SNAPSHOT_TABLES}
             stages: dict[str, float] = {}
             lane_stages: dict[str, float] = {}  # the second lane's, added to ``stages`` at the end
